@@ -1,0 +1,419 @@
+//! Reads the inviter, the card (headline, location, connections in common) and the personal
+//! note out of an invitation or reminder, across every layout in the format notes. The
+//! text/plain part is read first (LinkedIn always sends one, and it has no decoys); the
+//! visible HTML lines fill what the text part lacks (location in 2016, the 2021+ card).
+//!
+//! The approach is layout-agnostic on purpose: find the inviter's name line, take the card
+//! lines under it, and treat the remaining free text above the footer as the message slot
+//! after removing LinkedIn's own structural lines. That survives LinkedIn reshuffling its
+//! templates better than one parser per era.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::defaults;
+use super::html::{collapse_ws, decode_entities};
+use super::linkedin;
+use super::message::{BodyLink, Message};
+use crate::model::{Inviter, InvitationData, Kind, NoteStatus};
+
+/// Lines at which the invitation proper ends: footers, people-you-may-know sections,
+/// upsells. Everything after is LinkedIn boilerplate or other people.
+static END_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:\.{5,}|-{5,}|_{5,}|you are receiving|you received an invitation to connect|this (?:e-?mail|message) was (?:intended|sent) (?:for|to)|unsubscribe|©|&copy;|\(c\) \d{4}|(?:more )?people you may know|weitere personen|personen, die sie|autres personnes|más personas|mais pessoas|altre persone|meer mensen|try premium|get the new linkedin|learn why we included|if you need assistance|anda mendapatkan undangan|has recibido una invitación|este mensaje se ha enviado|sie erhalten|vous recevez|você está recebendo|ricevi questa|je ontvangt|help:|change frequency)",
+    )
+    .expect("static regex")
+});
+
+/// "12 connections in common" and its translations.
+static MUTUAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(\d{1,5})\s+(?:(?:mutual|shared) connections?|connections? in common|gemeinsame (?:kontakte|verbindungen)|relations? en commun|contactos? en común|conexiones? en común|conex(?:ões|ão) em comum|collegamenti in comune|gemeenschappelijke (?:connecties|contacten)|koneksi (?:bersama|yang sama))\b",
+    )
+    .expect("static regex")
+});
+
+/// Structural lines LinkedIn writes itself, never part of a note.
+static STRUCTURAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:would like to connect(?: with you)? on linkedin|how would you like to respond|this is a reminder that|is (?:waiting|awaiting) (?:for )?your response|wartet auf ihre antwort|attend votre réponse|está esperando tu respuesta|aguarda sua resposta|sta aspettando|wacht op je|menunggu tanggapan|^(?:accept|ignore|reply|view profile|connect|annehmen|ignorieren|profil anzeigen|accepter|ignorer|voir le profil|aceptar|ver perfil|aceitar|accetta|visualizza profilo|accepteren|profiel bekijken|terima|abaikan|lihat profil)$|^(?:confirm that you know|harap konfirmasi|confirma que conoces|bestätigen sie|confirmez que vous)|^view .{1,80}'s profile|^you have (?:a|\d+) new invitations?|^invitation$|^invitations?$|^(?:linkedin|messaging|notifications|my network|home)$)",
+    )
+    .expect("static regex")
+});
+
+static WOULD_LIKE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^(.{2,120}?) would like to connect on LinkedIn").expect("static regex"));
+
+static VIEW_PROFILE_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^view (.{2,120}?)['’]s? profile").expect("static regex"));
+
+static CONFIRM_KNOW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:confirm that you know|harap konfirmasi bahwa anda mengenal|confirma que conoces a) (.{1,80}?)\s*:?$")
+        .expect("static regex")
+});
+
+static SIGNATURE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[-–—]\s*\S.{0,60}$").expect("static regex"));
+
+static GREETING_ONLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:hi|hello|hey|dear|hola|hai|halo|hallo|guten tag|bonjour|salut|olá|ola|oi|ciao|salve|beste|hoi)\b[^,!.]{0,60}[,!]?$")
+        .expect("static regex")
+});
+
+/// Strips " via LinkedIn" (and translations) from a From display name; None when the
+/// display name is LinkedIn itself.
+pub fn inviter_from_display_name(display: &str) -> Option<String> {
+    static VIA: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\s+(?:via|über|par l'intermédiaire de|por medio de|tramite|через)\s+linkedin\s*$")
+            .expect("static regex")
+    });
+    let d = display.trim().trim_matches('"').trim();
+    let name = VIA.replace(d, "").trim().to_string();
+    static NOT_A_PERSON: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:linkedin(?:\s.*)?|.*\(linkedin invitations?\)|.*linkedin (?:invitations?|connections|bulletin|notifications?))$")
+            .expect("static regex")
+    });
+    static PAREN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)\s*\(linkedin invitations?\)\s*$").expect("static regex"));
+    let name = PAREN.replace(&name, "").trim().to_string();
+    (!name.is_empty() && !NOT_A_PERSON.is_match(&name)).then_some(name)
+}
+
+fn clean_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| collapse_ws(&decode_entities(l)))
+        .collect()
+}
+
+fn key(s: &str) -> String {
+    defaults::normalize(s)
+}
+
+fn has_url(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    l.contains("http://") || l.contains("https://") || l.contains("www.")
+}
+
+/// The body up to the first end marker.
+fn body_region(lines: &[String]) -> &[String] {
+    let end = lines
+        .iter()
+        .position(|l| END_MARKERS.is_match(l))
+        .unwrap_or(lines.len());
+    &lines[..end]
+}
+
+/// Everything read from an invitation or reminder.
+pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -> InvitationData {
+    let text_lines = msg.text.as_deref().map(clean_lines).unwrap_or_default();
+    let text_region: Vec<String> = body_region(&text_lines).to_vec();
+    let html_region: Vec<String> = body_region(&msg.html_lines).to_vec();
+    let text_usable = text_region.iter().any(|l| !l.is_empty());
+    let primary: &[String] = if text_usable { &text_region } else { &html_region };
+
+    let links: Vec<&BodyLink> = msg
+        .links
+        .iter()
+        .filter(|l| !linkedin::is_pymk_url(&l.url))
+        .collect();
+
+    let name = find_name(msg, primary, &html_region, &links);
+
+    // Card lines under the name: text part first, HTML to fill gaps.
+    let text_card = name.as_deref().map(|n| card_after(primary, n)).unwrap_or_default();
+    let html_card = if text_usable {
+        name.as_deref().map(|n| card_after(&html_region, n)).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let headline = text_card.first().or(html_card.first()).cloned();
+    let location = text_card
+        .get(1)
+        .or(html_card.get(1))
+        .cloned()
+        .filter(|l| Some(l) != headline.as_ref());
+
+    let mutual_connections = primary
+        .iter()
+        .chain(html_region.iter())
+        .find_map(|l| MUTUAL.captures(l))
+        .and_then(|c| c[1].parse().ok())
+        // The 2021+ card shows the line whenever there is a connection in common, so its
+        // absence there means none; older layouts never show it, so there it means unknown.
+        .or((msg.mercado_layout && kind == Kind::Invitation).then_some(0));
+
+    // Note: free text in the message slot.
+    let mut note_lines = note_candidates(primary, name.as_deref(), &text_card);
+    if note_lines.is_empty() && text_usable {
+        // The 2021+ HTML card holds the note when a text part does not show it.
+        let mut html_note = note_candidates(&html_region, name.as_deref(), &html_card);
+        // The HTML starts with a header bar naming the recipient; drop lines before the
+        // inviter's card when the name was found.
+        if let Some(n) = name.as_deref() {
+            if let Some(pos) = html_region.iter().position(|l| key(l) == key(n)) {
+                let before: Vec<String> = html_region[..pos].to_vec();
+                html_note.retain(|l| !before.contains(l));
+            }
+        }
+        note_lines = html_note;
+    }
+    let note_text = note_lines.join("\n").trim().to_string();
+    let note_text = strip_quotes(&defaults::strip_signature(&defaults::strip_greeting(&note_text)));
+
+    let (note_status, note, mut language) = if note_text.is_empty() {
+        let status = if kind == Kind::Reminder {
+            NoteStatus::Unknown
+        } else {
+            NoteStatus::Absent
+        };
+        (status, None, None)
+    } else if let Some(lang) = defaults::match_default(&note_text, extra_defaults) {
+        // LinkedIn's filler is not a note: `note` carries only what the inviter wrote.
+        (NoteStatus::DefaultText, None, Some(lang))
+    } else {
+        let lang = defaults::detect_language(&note_text);
+        (NoteStatus::Present, Some(note_text), lang)
+    };
+    if language.is_none() {
+        let sample: String = primary.iter().take(12).cloned().collect::<Vec<_>>().join(" ");
+        language = defaults::detect_language(&sample);
+    }
+
+    let accept = pick_accept(&links);
+    let invitation_id = accept
+        .and_then(|l| linkedin::invitation_id(&l.url))
+        .or_else(|| links.iter().find_map(|l| linkedin::invitation_id(&l.url)));
+    let profile = pick_profile(&links, name.as_deref());
+
+    let template = template_of(msg);
+
+    InvitationData {
+        inviter: Inviter {
+            name: name.unwrap_or_default(),
+            headline,
+            location,
+            profile_url: profile.map(|l| linkedin::strip_tracking(&l.url)),
+        },
+        mutual_connections,
+        note_status,
+        note,
+        invitation_id,
+        accept_url: accept.map(|l| linkedin::strip_tracking(&l.url)),
+        language,
+        template,
+    }
+}
+
+/// The first known template name: the X-LinkedIn-Template header, then link tracking.
+pub fn template_of(msg: &Message) -> Option<String> {
+    let from_header = msg
+        .header("x-linkedin-template")
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty());
+    from_header.or_else(|| {
+        let all: Vec<String> = msg
+            .links
+            .iter()
+            .flat_map(|l| linkedin::templates_in_url(&l.url))
+            .collect();
+        all.iter()
+            .find(|t| linkedin::template_kind(t) != linkedin::TemplateKind::Other)
+            .or(all.first())
+            .cloned()
+    })
+}
+
+fn find_name(
+    msg: &Message,
+    primary: &[String],
+    html: &[String],
+    links: &[&BodyLink],
+) -> Option<String> {
+    if let Some(n) = msg
+        .from
+        .display_name
+        .as_deref()
+        .and_then(inviter_from_display_name)
+    {
+        return Some(n);
+    }
+    for l in primary.iter().chain(html.iter()) {
+        if let Some(c) = WOULD_LIKE.captures(l) {
+            return Some(c[1].trim().to_string());
+        }
+    }
+    for l in links {
+        if let Some(c) = VIEW_PROFILE_LABEL.captures(&l.label) {
+            return Some(c[1].trim().to_string());
+        }
+    }
+    for l in primary.iter().chain(links.iter().map(|l| &l.label)) {
+        if let Some(c) = CONFIRM_KNOW.captures(l) {
+            return Some(c[1].trim().to_string());
+        }
+    }
+    // Guest invitations sign with "- <first name>" under the message.
+    if let Some(sig) = primary.iter().find(|l| SIGNATURE.is_match(l)) {
+        let n = sig.trim_start_matches(['-', '–', '—']).trim();
+        if !n.is_empty() && n.split_whitespace().count() <= 4 {
+            return Some(n.to_string());
+        }
+    }
+    // The card's name link in HTML: a profile link whose anchor text is not a button.
+    links
+        .iter()
+        .filter(|l| !l.hidden && linkedin::is_profile_url(&l.url))
+        .map(|l| l.label.trim())
+        .find(|t| !t.is_empty() && t.len() < 100 && !STRUCTURAL.is_match(t) && !t.contains("profile"))
+        .map(str::to_string)
+}
+
+/// Up to two card lines (headline, location) after the line that names the inviter.
+fn card_after(lines: &[String], name: &str) -> Vec<String> {
+    let k = key(name);
+    let Some(pos) = lines
+        .iter()
+        .position(|l| key(l) == k && !WOULD_LIKE.is_match(l))
+    else {
+        return Vec::new();
+    };
+    let mut card = Vec::new();
+    for l in &lines[pos + 1..] {
+        if l.is_empty() || has_url(l) || MUTUAL.is_match(l) || STRUCTURAL.is_match(l) {
+            break;
+        }
+        if is_quoted(l) || l.chars().count() > 220 {
+            break;
+        }
+        card.push(l.clone());
+        if card.len() == 2 {
+            break;
+        }
+    }
+    card
+}
+
+fn is_quoted(l: &str) -> bool {
+    let t = l.trim();
+    (t.starts_with('"') || t.starts_with('“') || t.starts_with('„') || t.starts_with('«'))
+        && t.chars().count() > 2
+}
+
+fn strip_quotes(s: &str) -> String {
+    let t = s.trim();
+    let pairs = [('"', '"'), ('“', '”'), ('„', '“'), ('«', '»'), ('\'', '\'')];
+    for (a, b) in pairs {
+        if let Some(inner) = t.strip_prefix(a).and_then(|r| r.strip_suffix(b)) {
+            if !inner.contains(a) || a != b {
+                return inner.trim().to_string();
+            }
+        }
+    }
+    t.to_string()
+}
+
+/// Free-text lines that can belong to the message slot.
+fn note_candidates(lines: &[String], name: Option<&str>, card: &[String]) -> Vec<String> {
+    let name_key = name.map(key);
+    let card_keys: Vec<String> = card.iter().map(|c| key(c)).collect();
+    let mut out: Vec<String> = Vec::new();
+    for l in lines {
+        let t = l.trim();
+        if t.is_empty() {
+            if out.last().is_some_and(|x| !x.is_empty()) {
+                out.push(String::new());
+            }
+            continue;
+        }
+        let k = key(t);
+        if k.is_empty()
+            || has_url(t)
+            || MUTUAL.is_match(t)
+            || STRUCTURAL.is_match(t)
+            || GREETING_ONLY.is_match(t)
+            || SIGNATURE.is_match(t)
+            || name_key.as_deref() == Some(k.as_str())
+            // LinkedIn's own addresses never appear in a member's note (exported or
+            // forwarded copies carry them as header residue).
+            || t.to_ascii_lowercase().contains("@linkedin.com")
+            || card_keys.contains(&k)
+            || t.ends_with(':')
+        {
+            continue;
+        }
+        out.push(t.to_string());
+    }
+    while out.last().is_some_and(|x| x.is_empty()) {
+        out.pop();
+    }
+    // Paragraph breaks become newlines; lines within a paragraph are joined with spaces,
+    // because text parts wrap long notes.
+    let mut paras: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for l in out {
+        if l.is_empty() {
+            if !cur.is_empty() {
+                paras.push(std::mem::take(&mut cur));
+            }
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(&l);
+        }
+    }
+    if !cur.is_empty() {
+        paras.push(cur);
+    }
+    paras
+}
+
+fn pick_accept<'a>(links: &[&'a BodyLink]) -> Option<&'a BodyLink> {
+    let accepts: Vec<&&BodyLink> = links.iter().filter(|l| linkedin::is_accept_url(&l.url)).collect();
+    accepts
+        .iter()
+        .find(|l| {
+            let lab = l.label.to_lowercase();
+            lab.starts_with("accept") || lab.starts_with("aceptar") || lab.starts_with("annehmen") || lab.starts_with("accepter") || lab.starts_with("aceitar") || lab.starts_with("accetta")
+        })
+        .or(accepts.first())
+        .map(|l| **l)
+}
+
+fn pick_profile<'a>(links: &[&'a BodyLink], name: Option<&str>) -> Option<&'a BodyLink> {
+    let name_key = name.map(key);
+    let by_label = links.iter().find(|l| {
+        let lab = l.label.to_lowercase();
+        linkedin::link_host(&l.url) == linkedin::LinkHost::LinkedIn
+            && (lab.contains("profile") || lab.contains("profil") || lab.contains("perfil"))
+    });
+    let by_name = links.iter().find(|l| {
+        linkedin::is_profile_url(&l.url) && name_key.is_some() && key(&l.label) == *name_key.as_ref().unwrap_or(&String::new())
+    });
+    by_name
+        .or(by_label)
+        .or_else(|| links.iter().find(|l| linkedin::is_profile_url(&l.url)))
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names() {
+        assert_eq!(inviter_from_display_name("Amit Rao via LinkedIn").as_deref(), Some("Amit Rao"));
+        assert_eq!(inviter_from_display_name("Michael McAuliffe").as_deref(), Some("Michael McAuliffe"));
+        assert_eq!(inviter_from_display_name("LinkedIn"), None);
+        assert_eq!(inviter_from_display_name("Bob Barker (LinkedIn Invitations)").as_deref(), Some("Bob Barker"));
+    }
+
+    #[test]
+    fn mutual_in_languages() {
+        for (s, n) in [("12 connections in common", 12), ("1 connection in common", 1), ("5 gemeinsame Kontakte", 5), ("3 relations en commun", 3)] {
+            assert_eq!(MUTUAL.captures(s).unwrap()[1].parse::<u32>().unwrap(), n);
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! Turns an HTML mail body into what a reader sees: visible text as lines, one per block,
+//! plus the links with their anchor text. Hidden elements (preheaders, `display:none`
+//! decoys that phishers use to dilute link statistics) are dropped from the text but
+//! their links are still collected, so link-host checks see everything.
+//!
+//! This is a tolerant tokenizer, not a conforming HTML parser: mail HTML is often broken,
+//! and all we need is text order, block boundaries and hrefs. It never panics.
+
+/// A link found in the HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub href: String,
+    /// Visible anchor text, whitespace-collapsed.
+    pub text: String,
+    /// Whether the link sits inside a hidden element.
+    pub hidden: bool,
+}
+
+/// Visible lines and all links of an HTML document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub lines: Vec<String>,
+    pub links: Vec<Link>,
+}
+
+const BLOCK_TAGS: &[&str] = &[
+    "address", "article", "aside", "blockquote", "br", "center", "dd", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td",
+    "tfoot", "th", "thead", "title", "tr", "ul",
+];
+
+const VOID_TAGS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr",
+];
+
+/// Elements whose content is never visible text.
+const SKIP_CONTENT: &[&str] = &["script", "style", "head", "title", "noscript", "template"];
+
+struct Open {
+    name: String,
+    hidden: bool,
+    link: Option<usize>,
+}
+
+/// Renders `html` into visible lines and links.
+pub fn render(html: &str) -> Rendered {
+    let mut out = Rendered::default();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut line = String::new();
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    let mut text_start = 0;
+
+    let hidden_now = |stack: &[Open]| stack.iter().any(|o| o.hidden);
+
+    while i < bytes.len() {
+        if bytes[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        // Flush text before the tag.
+        if text_start < i {
+            let raw = &html[text_start..i];
+            push_text(&mut out, &mut line, &stack, raw, hidden_now(&stack));
+        }
+        // Comments and doctype.
+        if html[i..].starts_with("<!--") {
+            let end = html[i + 4..].find("-->").map(|e| i + 4 + e + 3).unwrap_or(bytes.len());
+            i = end;
+            text_start = i;
+            continue;
+        }
+        if html[i..].starts_with("<!") || html[i..].starts_with("<?") {
+            let end = html[i..].find('>').map(|e| i + e + 1).unwrap_or(bytes.len());
+            i = end;
+            text_start = i;
+            continue;
+        }
+        let Some(tag_end) = find_tag_end(bytes, i + 1) else {
+            // A lone '<' in text: treat it as text.
+            i += 1;
+            continue;
+        };
+        let inner = &html[i + 1..tag_end];
+        i = tag_end + 1;
+        text_start = i;
+        let closing = inner.starts_with('/');
+        let inner = inner.trim_start_matches('/');
+        let name_end = inner
+            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+            .unwrap_or(inner.len());
+        let name = inner[..name_end].to_ascii_lowercase();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-') {
+            continue;
+        }
+        let attrs = &inner[name_end..];
+        let is_block = BLOCK_TAGS.contains(&name.as_str());
+        if closing {
+            if is_block {
+                break_line(&mut out, &mut line);
+            }
+            if let Some(pos) = stack.iter().rposition(|o| o.name == name) {
+                stack.truncate(pos);
+            }
+            continue;
+        }
+        if is_block {
+            break_line(&mut out, &mut line);
+        }
+        if SKIP_CONTENT.contains(&name.as_str()) {
+            // Skip to the matching close tag.
+            let close = format!("</{name}");
+            let rest = &html[i..];
+            let lower = rest.to_ascii_lowercase();
+            let end = lower.find(&close).map(|e| i + e).unwrap_or(bytes.len());
+            let after = html[end..].find('>').map(|e| end + e + 1).unwrap_or(bytes.len());
+            i = after;
+            text_start = i;
+            continue;
+        }
+        let self_closing = inner.trim_end().ends_with('/');
+        if VOID_TAGS.contains(&name.as_str()) || self_closing {
+            if name == "img" {
+                // An image's alt text is not body text, but a tracking pixel or logo link is
+                // still a link: record src for the host check.
+                if let Some(src) = attr(attrs, "src") {
+                    out.links.push(Link {
+                        href: src,
+                        text: String::new(),
+                        hidden: true,
+                    });
+                }
+            }
+            continue;
+        }
+        let hidden = is_hidden(attrs);
+        let mut link = None;
+        if name == "a" {
+            if let Some(href) = attr(attrs, "href") {
+                out.links.push(Link {
+                    href,
+                    text: String::new(),
+                    hidden: hidden || hidden_now(&stack),
+                });
+                link = Some(out.links.len() - 1);
+            }
+        }
+        stack.push(Open { name, hidden, link });
+    }
+    if text_start < bytes.len() {
+        let raw = &html[text_start..];
+        push_text(&mut out, &mut line, &stack, raw, hidden_now(&stack));
+    }
+    break_line(&mut out, &mut line);
+    for l in &mut out.links {
+        l.text = collapse_ws(&l.text);
+    }
+    out
+}
+
+fn push_text(out: &mut Rendered, line: &mut String, stack: &[Open], raw: &str, hidden: bool) {
+    let text = decode_entities(raw);
+    if let Some(idx) = stack.iter().rev().find_map(|o| o.link) {
+        if let Some(l) = out.links.get_mut(idx) {
+            l.text.push_str(&text);
+            l.text.push(' ');
+        }
+    }
+    if hidden {
+        return;
+    }
+    line.push_str(&text);
+}
+
+fn break_line(out: &mut Rendered, line: &mut String) {
+    let l = collapse_ws(line);
+    if !l.is_empty() {
+        out.lines.push(l);
+    }
+    line.clear();
+}
+
+/// Collapses runs of whitespace (including NBSP and invisible padding characters LinkedIn
+/// uses in preheaders) into single spaces and trims.
+pub fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        let is_space = c.is_whitespace()
+            || matches!(c, '\u{00A0}' | '\u{034F}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}');
+        if is_space {
+            space = true;
+        } else {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn find_tag_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+    // A tag must start with a letter, '/', '!' to be a tag at all.
+    match bytes.get(i) {
+        Some(b) if b.is_ascii_alphabetic() || *b == b'/' => {}
+        _ => return None,
+    }
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == b'>' => return Some(i),
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Reads one attribute value (entity-decoded) from a tag's attribute text.
+pub fn attr(attrs: &str, name: &str) -> Option<String> {
+    let lower = attrs.to_ascii_lowercase();
+    let bytes = attrs.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find(name) {
+        let start = from + pos;
+        from = start + name.len();
+        // Must be a whole attribute name.
+        let before_ok = start == 0 || bytes[start - 1].is_ascii_whitespace();
+        if !before_ok {
+            continue;
+        }
+        let mut j = start + name.len();
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j >= bytes.len() || bytes[j] != b'=' {
+            continue;
+        }
+        j += 1;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j >= bytes.len() {
+            return None;
+        }
+        let value = if bytes[j] == b'"' || bytes[j] == b'\'' {
+            let q = bytes[j] as char;
+            let rest = &attrs[j + 1..];
+            let end = rest.find(q).unwrap_or(rest.len());
+            &rest[..end]
+        } else {
+            let rest = &attrs[j..];
+            let end = rest
+                .find(|c: char| c.is_ascii_whitespace() || c == '>')
+                .unwrap_or(rest.len());
+            &rest[..end]
+        };
+        return Some(decode_entities(value.trim()));
+    }
+    None
+}
+
+fn is_hidden(attrs: &str) -> bool {
+    if let Some(style) = attr(attrs, "style") {
+        let s: String = style
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if s.contains("display:none")
+            || s.contains("visibility:hidden")
+            || s.contains("max-height:0;")
+            || s.ends_with("max-height:0")
+            || s.contains("font-size:0;")
+            || s.ends_with("font-size:0")
+            || s.contains("opacity:0;")
+            || s.ends_with("opacity:0")
+        {
+            return true;
+        }
+    }
+    let lower = attrs.to_ascii_lowercase();
+    lower.contains(" hidden") && attr(attrs, "hidden").is_some() || lower.trim() == "hidden"
+}
+
+/// Decodes HTML character references: the named ones mail uses, and all numeric ones.
+/// Unknown names are left as they are.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find('&') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        let end = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .map(|e| e + 1)
+            .unwrap_or(rest.len());
+        let name = &rest[1..end];
+        let has_semi = rest[end..].starts_with(';');
+        let decoded = if let Some(num) = name.strip_prefix('#') {
+            let v = if let Some(hex) = num.strip_prefix(['x', 'X']) {
+                u32::from_str_radix(hex, 16).ok()
+            } else {
+                num.parse::<u32>().ok()
+            };
+            v.map(|v| char::from_u32(v).unwrap_or('\u{FFFD}'))
+        } else {
+            named_entity(name)
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + usize::from(has_semi)..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn named_entity(name: &str) -> Option<char> {
+    Some(match name {
+        "amp" | "AMP" => '&',
+        "lt" | "LT" => '<',
+        "gt" | "GT" => '>',
+        "quot" | "QUOT" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{00A0}',
+        "copy" => '©',
+        "reg" => '®',
+        "trade" => '™',
+        "hellip" => '…',
+        "mdash" => '—',
+        "ndash" => '–',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "middot" => '·',
+        "bull" => '•',
+        "zwnj" => '\u{200C}',
+        "zwj" => '\u{200D}',
+        "shy" => '\u{00AD}',
+        "euro" => '€',
+        "laquo" => '«',
+        "raquo" => '»',
+        "eacute" => 'é',
+        "egrave" => 'è',
+        "agrave" => 'à',
+        "aacute" => 'á',
+        "ccedil" => 'ç',
+        "uuml" => 'ü',
+        "ouml" => 'ö',
+        "auml" => 'ä',
+        "szlig" => 'ß',
+        "ntilde" => 'ñ',
+        "oacute" => 'ó',
+        "iacute" => 'í',
+        "uacute" => 'ú',
+        "atilde" => 'ã',
+        "otilde" => 'õ',
+        "ecirc" => 'ê',
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_links_and_hidden() {
+        let r = render(
+            "<html><head><style>p{}</style></head><body><div style=\"display:none\">preheader \
+             <a href=\"https://x.example/\">x</a></div><p>Hi <b>Paul</b>,</p>\
+             <a href='https://www.linkedin.com/a?x=1&amp;y=2'><span>Foo &amp; Bar</span></a><p>Head</p></body>",
+        );
+        assert_eq!(r.lines, vec!["Hi Paul,", "Foo & Bar", "Head"]);
+        assert_eq!(r.links.len(), 2);
+        assert!(r.links[0].hidden);
+        assert_eq!(r.links[1].href, "https://www.linkedin.com/a?x=1&y=2");
+        assert_eq!(r.links[1].text, "Foo & Bar");
+    }
+
+    #[test]
+    fn entities() {
+        assert_eq!(decode_entities("I&#39;d &amp; &#x41; &bogus; &"), "I'd & A &bogus; &");
+    }
+
+    #[test]
+    fn broken_html_does_not_panic() {
+        for s in ["<", "<a href=\"", "<<>>", "<p", "</", "<!--", "&#99999999;", "<a href=x>y", "é<é>"] {
+            let _ = render(s);
+        }
+    }
+}

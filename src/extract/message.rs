@@ -1,0 +1,296 @@
+//! Reads an RFC 5322 message into the few things classification needs: decoded headers,
+//! the sender, the visible text of the text and HTML parts, and every link. Charset and
+//! transfer-encoding handling is mailparse's; we add tolerance (a part that fails to decode
+//! is skipped, not fatal) and bounds (very deep or very many parts are not walked).
+
+use mailparse::{MailHeaderMap, ParsedMail};
+
+use super::html;
+
+/// Nesting and part-count bounds: no real LinkedIn mail comes close, and hostile MIME
+/// should cost bounded work.
+const MAX_DEPTH: usize = 8;
+const MAX_PARTS: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("not a parseable RFC 5322 message: {0}")]
+    Parse(#[from] mailparse::MailParseError),
+    #[error("empty message")]
+    Empty,
+}
+
+/// The sender as written in From.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sender {
+    pub display_name: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Sender {
+    pub fn domain(&self) -> Option<String> {
+        self.address
+            .as_deref()
+            .and_then(|a| a.rsplit_once('@'))
+            .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase())
+    }
+
+    /// "Name <addr>" for display.
+    pub fn display(&self) -> String {
+        match (&self.display_name, &self.address) {
+            (Some(n), Some(a)) => format!("{n} <{a}>"),
+            (None, Some(a)) => a.clone(),
+            (Some(n), None) => n.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// A link from either body part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyLink {
+    pub url: String,
+    /// Anchor text (HTML) or the label before the URL on its line (text).
+    pub label: String,
+    pub hidden: bool,
+}
+
+/// What classification reads from one message.
+#[derive(Debug, Clone, Default)]
+pub struct Message {
+    /// (lower-case name, decoded value) in header order.
+    pub headers: Vec<(String, String)>,
+    pub from: Sender,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub date: Option<i64>,
+    pub raw_date: Option<String>,
+    /// Decoded text/plain body, when present.
+    pub text: Option<String>,
+    /// Visible lines of the HTML body, when present.
+    pub html_lines: Vec<String>,
+    pub links: Vec<BodyLink>,
+    /// MIME shape: top-level content type and whether LinkedIn's Content-IDs are present.
+    pub top_content_type: String,
+    pub linkedin_content_ids: bool,
+    /// A message/rfc822 part or an attachment carries HTML/text we did not read as body.
+    pub has_attachments: bool,
+    /// The HTML uses LinkedIn's 2021+ "mercado" markup, whose invitation card always shows
+    /// a "N connections in common" line when N > 0.
+    pub mercado_layout: bool,
+}
+
+impl Message {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+/// Parses raw bytes. Errors only when there is no message at all; broken parts are skipped.
+pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
+    if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(MessageError::Empty);
+    }
+    let mail = mailparse::parse_mail(raw)?;
+    let mut msg = Message {
+        headers: mail
+            .headers
+            .iter()
+            .map(|h| (h.get_key().to_ascii_lowercase(), h.get_value()))
+            .collect(),
+        top_content_type: mail.ctype.mimetype.to_ascii_lowercase(),
+        ..Message::default()
+    };
+    msg.subject = mail.headers.get_first_value("Subject").map(|s| html::collapse_ws(&s));
+    msg.message_id = mail
+        .headers
+        .get_first_value("Message-ID")
+        .map(|s| s.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        .filter(|s| !s.is_empty());
+    msg.raw_date = mail.headers.get_first_value("Date");
+    msg.date = msg
+        .raw_date
+        .as_deref()
+        .and_then(|d| mailparse::dateparse(d).ok());
+    msg.from = mail
+        .headers
+        .get_first_header("From")
+        .map(parse_sender)
+        .unwrap_or_default();
+
+    let mut texts = Vec::new();
+    let mut htmls = Vec::new();
+    let mut count = 0;
+    walk(&mail, 0, &mut count, &mut texts, &mut htmls, &mut msg);
+    msg.text = texts.into_iter().next();
+    if let Some(h) = htmls.into_iter().next() {
+        msg.mercado_layout = h.contains("mercado-container") || h.contains("text-system-gray");
+        let rendered = html::render(&h);
+        msg.html_lines = rendered.lines;
+        msg.links.extend(rendered.links.into_iter().map(|l| BodyLink {
+            url: l.href,
+            label: l.text,
+            hidden: l.hidden,
+        }));
+    }
+    if let Some(t) = &msg.text {
+        msg.links.extend(text_links(t));
+    }
+    Ok(msg)
+}
+
+fn parse_sender(h: &mailparse::MailHeader) -> Sender {
+    match mailparse::addrparse_header(h) {
+        Ok(list) => {
+            for addr in list.iter() {
+                match addr {
+                    mailparse::MailAddr::Single(s) => {
+                        return Sender {
+                            display_name: s
+                                .display_name
+                                .as_deref()
+                                .map(html::collapse_ws)
+                                .filter(|n| !n.is_empty()),
+                            address: Some(s.addr.trim().to_ascii_lowercase()),
+                        }
+                    }
+                    mailparse::MailAddr::Group(g) => {
+                        if let Some(s) = g.addrs.first() {
+                            return Sender {
+                                display_name: s.display_name.clone(),
+                                address: Some(s.addr.trim().to_ascii_lowercase()),
+                            };
+                        }
+                    }
+                }
+            }
+            Sender::default()
+        }
+        Err(_) => {
+            // Unparseable From: keep what a reader would see, find an address if any.
+            let v = h.get_value();
+            let addr = v
+                .split(|c: char| c == '<' || c == '>' || c.is_whitespace())
+                .find(|t| t.contains('@'))
+                .map(|t| t.trim_matches(|c: char| c == '"' || c == ',').to_ascii_lowercase());
+            Sender {
+                display_name: Some(html::collapse_ws(&v)).filter(|s| !s.is_empty()),
+                address: addr,
+            }
+        }
+    }
+}
+
+fn walk(
+    part: &ParsedMail,
+    depth: usize,
+    count: &mut usize,
+    texts: &mut Vec<String>,
+    htmls: &mut Vec<String>,
+    msg: &mut Message,
+) {
+    *count += 1;
+    if depth > MAX_DEPTH || *count > MAX_PARTS {
+        return;
+    }
+    let ctype = part.ctype.mimetype.to_ascii_lowercase();
+    if let Some(cid) = part.headers.get_first_value("Content-ID") {
+        let cid = cid.trim().trim_matches(['<', '>']).to_ascii_lowercase();
+        if cid == "text-body" || cid == "html-body" {
+            msg.linkedin_content_ids = true;
+        }
+    }
+    let disposition = part.get_content_disposition();
+    let is_attachment = disposition.disposition == mailparse::DispositionType::Attachment;
+    if ctype.starts_with("multipart/") {
+        for sub in &part.subparts {
+            walk(sub, depth + 1, count, texts, htmls, msg);
+        }
+        return;
+    }
+    if ctype == "message/rfc822" || is_attachment {
+        msg.has_attachments = true;
+        return;
+    }
+    if ctype == "text/plain" || (ctype.is_empty() && depth == 0) {
+        if let Ok(body) = part.get_body() {
+            texts.push(body);
+        }
+    } else if ctype == "text/html" {
+        if let Ok(body) = part.get_body() {
+            htmls.push(body);
+        }
+    }
+}
+
+/// Finds URLs in plain text with the label before them on the same line
+/// ("Accept: https://..."). Entities are decoded first because some exports of text parts
+/// carry `&amp;` inside URLs.
+pub fn text_links(text: &str) -> Vec<BodyLink> {
+    let mut out = Vec::new();
+    for raw_line in text.lines() {
+        let line = html::decode_entities(raw_line);
+        let mut rest = line.as_str();
+        let mut consumed_label = false;
+        while let Some(pos) = find_url_start(rest) {
+            let label = if consumed_label {
+                String::new()
+            } else {
+                rest[..pos].trim().trim_end_matches(':').trim().to_string()
+            };
+            consumed_label = true;
+            let tail = &rest[pos..];
+            let end = tail
+                .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | ')' | ']'))
+                .unwrap_or(tail.len());
+            let url = tail[..end].trim_end_matches(['.', ',', ';']);
+            out.push(BodyLink {
+                url: url.to_string(),
+                label,
+                hidden: false,
+            });
+            rest = &tail[end..];
+        }
+    }
+    out
+}
+
+fn find_url_start(s: &str) -> Option<usize> {
+    let lower = s.to_ascii_lowercase();
+    match (lower.find("https://"), lower.find("http://")) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_link_labels() {
+        let l = text_links("Accept: https://www.linkedin.com/x?a=1&amp;b=2\nView Bob's profile: http://y.example/p.");
+        assert_eq!(l[0].label, "Accept");
+        assert_eq!(l[0].url, "https://www.linkedin.com/x?a=1&b=2");
+        assert_eq!(l[1].label, "View Bob's profile");
+        assert_eq!(l[1].url, "http://y.example/p");
+    }
+
+    #[test]
+    fn garbage_is_error_or_message_never_panic() {
+        for raw in [&b""[..], b"\n\n", b"From: \xff\xfe\n\nbody", b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\n--", b"Subject: =?utf-8?B?####?=\n\nx"] {
+            let _ = read(raw);
+        }
+    }
+}

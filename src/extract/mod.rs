@@ -1,0 +1,325 @@
+//! Pure classification and extraction: raw message bytes in, a `Classified` out. Knows
+//! nothing of IMAP, files, the store or the clock.
+//!
+//! Order of decisions, and why:
+//! 1. Authenticity from the trusted `Authentication-Results` (`auth`): the only thing a
+//!    sender cannot forge. X-LinkedIn-* headers mean nothing on their own.
+//! 2. Structural checks that apply in every case (sender domain exact match, link hosts,
+//!    Message-ID host): they catch forgeries even in exported mail with no results header.
+//! 3. Only then the kind from the template name (`linkedin`), or from the content when the
+//!    template is missing, and the fields (`fields`).
+
+pub mod auth;
+pub mod defaults;
+pub mod fields;
+pub mod html;
+pub mod linkedin;
+pub mod message;
+
+use crate::model::{Authenticity, Classified, Kind};
+use linkedin::{LinkHost, TemplateKind};
+use message::Message;
+
+pub use message::MessageError as ExtractError;
+
+/// Settings that change how mail is read (from `[authenticity]` and `[notes]`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub trusted_authserv_ids: Vec<String>,
+    pub extra_default_texts: Vec<(String, String)>,
+}
+
+/// Classifies one message and extracts the invitation fields when there are any.
+pub fn classify(raw: &[u8], opts: &Options) -> Result<Classified, ExtractError> {
+    let msg = message::read(raw)?;
+    Ok(classify_message(&msg, opts))
+}
+
+/// Senders whose mail is about connection invitations (format notes 2.1).
+fn is_invitation_sender(addr: &str) -> bool {
+    matches!(
+        addr,
+        "invitations@linkedin.com" | "member@linkedin.com" | "invitations-noreply@linkedin.com"
+    )
+}
+
+pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
+    let verdict = auth::judge(&msg.header_all("authentication-results"), &opts.trusted_authserv_ids);
+    let mut signals = vec![format!("authenticity {}: {}", verdict.authenticity.as_str(), verdict.detail)];
+    let sender_domain = msg.from.domain();
+    let sender_is_linkedin = sender_domain.as_deref().is_some_and(auth::is_linkedin_domain);
+
+    let foreign: Vec<String> = {
+        let mut v: Vec<String> = msg
+            .links
+            .iter()
+            .filter_map(|l| match linkedin::link_host(&l.url) {
+                LinkHost::Foreign(h) => Some(h),
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let template = fields::template_of(msg);
+    let claims = claims_linkedin(msg, template.as_deref());
+
+    let kind = if sender_is_linkedin {
+        genuine_kind(msg, &verdict, &foreign, template.as_deref(), &mut signals)
+    } else if let Some(why) = claims {
+        if is_forward(msg) && foreign.is_empty() {
+            signals.push(format!(
+                "forwarded LinkedIn content from {} ({why}): not an invitation to you",
+                msg.from.display()
+            ));
+            Kind::NotLinkedin
+        } else {
+            signals.push(format!(
+                "presents itself as LinkedIn ({why}) but the sender is {}",
+                sender_domain.as_deref().unwrap_or("unknown")
+            ));
+            if !foreign.is_empty() {
+                signals.push(format!("links to hosts outside LinkedIn: {}", foreign.join(", ")));
+            }
+            Kind::Phishing
+        }
+    } else {
+        signals.push("no sign of LinkedIn".into());
+        Kind::NotLinkedin
+    };
+
+    // Only genuine invitations are read for fields. What a phish claims (a name, a
+    // "note") is attacker-controlled and is not repeated in the digest.
+    let invitation = kind
+        .is_invitation_like()
+        .then(|| fields::extract(msg, kind, &opts.extra_default_texts));
+
+    Classified {
+        kind,
+        authenticity: verdict.authenticity,
+        message_id: msg.message_id.clone(),
+        subject: msg.subject.clone(),
+        from: Some(msg.from.display()).filter(|s| !s.is_empty()),
+        date: msg.date,
+        signals,
+        invitation,
+    }
+}
+
+/// Kind of mail from a linkedin.com sender, after the checks that catch forgeries.
+fn genuine_kind(
+    msg: &Message,
+    verdict: &auth::AuthVerdict,
+    foreign: &[String],
+    template: Option<&str>,
+    signals: &mut Vec<String>,
+) -> Kind {
+    if verdict.authenticity == Authenticity::Fail {
+        signals.push("sender claims linkedin.com but the trusted authentication result does not confirm it".into());
+        return Kind::Phishing;
+    }
+    // A DMARC or feedback report quotes other people's mail by design, so its links say
+    // nothing about who sent the report.
+    let is_report = msg.top_content_type == "multipart/report";
+    if verdict.authenticity != Authenticity::Pass {
+        // Without a provider's word, structure decides: genuine mail links only to
+        // LinkedIn's hosts and carries a LinkedIn Message-ID.
+        if !foreign.is_empty() && !is_report {
+            signals.push(format!("links to hosts outside LinkedIn: {}", foreign.join(", ")));
+            return Kind::Phishing;
+        }
+        if let Some(mid) = &msg.message_id {
+            let host = mid.rsplit('@').next().unwrap_or("");
+            if !auth::is_linkedin_domain(host) {
+                signals.push(format!("Message-ID host `{host}` is not LinkedIn's"));
+                return Kind::Phishing;
+            }
+        }
+    } else if !foreign.is_empty() {
+        signals.push(format!(
+            "authenticated LinkedIn mail with links outside LinkedIn ({}); they are never shown",
+            foreign.join(", ")
+        ));
+    }
+    let from_addr = msg.from.address.as_deref().unwrap_or("");
+    if let Some(t) = template {
+        match linkedin::template_kind(t) {
+            TemplateKind::Invitation => {
+                signals.push(format!("invitation template `{t}`"));
+                return Kind::Invitation;
+            }
+            TemplateKind::Reminder => {
+                signals.push(format!("reminder template `{t}`"));
+                return Kind::Reminder;
+            }
+            TemplateKind::Other if msg.header("x-linkedin-template").is_some() || !is_invitation_sender(from_addr) => {
+                signals.push(format!("LinkedIn template `{t}` is not an invitation"));
+                return Kind::OtherLinkedin;
+            }
+            TemplateKind::Other => {}
+        }
+    }
+    // No decisive template: read the content.
+    let body = body_sample(msg);
+    let has_accept = msg.links.iter().any(|l| linkedin::is_accept_url(&l.url));
+    let reminder_words = contains_any(
+        &body,
+        &["this is a reminder", "how would you like to respond", "is awaiting your response", "is waiting for your response"],
+    ) || msg.subject.as_deref().is_some_and(|s| {
+        let s = s.to_lowercase();
+        s.contains("awaiting your response") || s.contains("waiting for your response") || s.contains("reminder")
+    });
+    let accepted_notice = contains_any(&body, &["has accepted your invitation", "accepted your invitation"]);
+    if accepted_notice {
+        signals.push("accepted-invitation notice".into());
+        return Kind::OtherLinkedin;
+    }
+    let would_like = contains_any(&body, &["would like to connect on linkedin"]);
+    if reminder_words && (has_accept || would_like) {
+        signals.push("reminder of a pending invitation (content)".into());
+        return Kind::Reminder;
+    }
+    if has_accept && is_invitation_sender(from_addr) {
+        signals.push("accept link from LinkedIn's invitation sender".into());
+        return Kind::Invitation;
+    }
+    if is_invitation_sender(from_addr)
+        && (would_like || defaults_in_body(msg) || contains_any(&body, &["you received an invitation to connect"]))
+    {
+        signals.push("invitation wording from LinkedIn's invitation sender".into());
+        return Kind::Invitation;
+    }
+    signals.push("LinkedIn mail without an invitation".into());
+    Kind::OtherLinkedin
+}
+
+fn defaults_in_body(msg: &Message) -> bool {
+    let lines = msg
+        .text
+        .as_deref()
+        .map(|t| t.lines().map(|l| html::decode_entities(l)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    lines
+        .iter()
+        .chain(msg.html_lines.iter())
+        .any(|l| defaults::match_default(l, &[]).is_some())
+}
+
+fn body_sample(msg: &Message) -> String {
+    let mut s = msg.text.as_deref().map(html::decode_entities).unwrap_or_default();
+    for l in &msg.html_lines {
+        s.push('\n');
+        s.push_str(l);
+    }
+    s.to_lowercase()
+}
+
+fn contains_any(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| hay.contains(n))
+}
+
+/// Whether a message presents itself as LinkedIn, and the first reason why.
+fn claims_linkedin(msg: &Message, template: Option<&str>) -> Option<String> {
+    if let Some(n) = &msg.from.display_name {
+        if n.to_lowercase().contains("linkedin") {
+            return Some(format!("display name \"{n}\""));
+        }
+    }
+    if let Some(d) = msg.from.domain() {
+        if is_lookalike(&d) {
+            return Some(format!("lookalike sender domain {d}"));
+        }
+    }
+    for h in ["sender", "return-path", "reply-to"] {
+        if let Some(v) = msg.header(h) {
+            let v = v.to_lowercase();
+            if let Some(d) = v.rsplit('@').next() {
+                let d = d.trim_end_matches('>').trim();
+                if auth::is_linkedin_domain(d) || is_lookalike(d) {
+                    return Some(format!("{h} header in {d}"));
+                }
+            }
+        }
+    }
+    if msg.headers.iter().any(|(n, _)| n.starts_with("x-linkedin-")) {
+        return Some("X-LinkedIn-* headers".into());
+    }
+    if let Some(t) = template {
+        return Some(format!("LinkedIn email template `{t}` in its links"));
+    }
+    let body = body_sample(msg);
+    if body.contains("linkedin corporation") {
+        return Some("LinkedIn's copyright footer".into());
+    }
+    None
+}
+
+/// A domain that imitates linkedin.com without being it: a label within two edits of
+/// "linkedin" (linnkedin, linkedln, lindkedin), or "linkedin" inside a longer label
+/// (linkedin-security.net). Exact linkedin.com and its subdomains are not lookalikes.
+pub fn is_lookalike(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    if auth::is_linkedin_domain(&d) {
+        return false;
+    }
+    d.split('.').any(|label| {
+        let squashed: String = label.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        squashed.contains("linkedin") || squashed.contains("linkdin") || edit_distance(&squashed, "linkedin") <= 2
+    })
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > 3 {
+        return usize::MAX;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A colleague forwarding or replying to LinkedIn mail: the subject prefix or the
+/// forwarded-message separator of common clients.
+fn is_forward(msg: &Message) -> bool {
+    let subject = msg.subject.as_deref().unwrap_or("").trim_start().to_lowercase();
+    let prefixes = ["fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "i:", "vs:", "re:", "aw:", "antw:"];
+    if prefixes.iter().any(|p| subject.starts_with(p)) {
+        return true;
+    }
+    let body = body_sample(msg);
+    contains_any(
+        &body,
+        &[
+            "---------- forwarded message",
+            "begin forwarded message",
+            "-----original message-----",
+            "weitergeleitete nachricht",
+            "message transféré",
+            "mensaje reenviado",
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookalikes() {
+        for d in ["linnkedin.com", "linkedln.com", "lindkedin.com", "linkedin-security.net", "mail.linkedin-invitations.com", "linkedin.com.evil.example"] {
+            assert!(is_lookalike(d), "{d}");
+        }
+        for d in ["linkedin.com", "bounce.linkedin.com", "example.com", "linking.org", "gmail.com"] {
+            assert!(!is_lookalike(d), "{d}");
+        }
+    }
+}

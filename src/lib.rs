@@ -1,0 +1,52 @@
+//! invite-digest: watches a mailbox for LinkedIn connection invitations and sends one
+//! scheduled digest that says, per invitation, accept, review or ignore, and why.
+//!
+//! Architecture (dependencies point down only):
+//!
+//! - `model`: plain domain types (Classified, InvitationData, Verdict, Reason).
+//! - `config`: TOML -> validated `Config`; secret sources.
+//! - Pure core, no I/O:
+//!   - `extract`: raw bytes -> `Classified` (kind, authenticity, inviter, note).
+//!   - `score`: `InvitationData` + rules + user filters -> `Judgement`.
+//!   - `digest`: judged items -> a digest rendered as text, HTML and a MIME message.
+//!   - `schedule`: cron expression + time zone + now -> next firing time.
+//! - Adapters:
+//!   - `source`: where mail comes from (local files, IMAP).
+//!   - `store`: the SQLite state (cursors, invitations, outbox).
+//!   - `send`: SMTP delivery.
+//! - Composition: `pipeline` (one poll: fetch -> extract -> store), `daemon` (loops,
+//!   signals, systemd), `cli` (subcommands).
+//!
+//! Data flow: source -> extract -> store; at digest time store -> score -> digest -> send
+//! -> store (mark reported only after the server accepted the digest).
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod deliver;
+pub mod digest;
+pub mod explain;
+pub mod extract;
+pub mod model;
+pub mod pipeline;
+pub mod schedule;
+pub mod send;
+pub mod score;
+pub mod source;
+pub mod store;
+
+/// Formats an error with its chain of sources ("a: b: c"), skipping a cause whose text
+/// the outer message already includes. Used at the edges (CLI, logs, digest footer).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
+}

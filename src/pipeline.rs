@@ -1,0 +1,281 @@
+//! One poll cycle for one account: for each watched mailbox, ask the server for new
+//! candidates, fetch them in bounded batches, classify, and store each batch together with
+//! the cursor that covers it. The only place where `source`, `extract` and `store` meet.
+//!
+//! Crash safety: a batch and its cursor are committed in one transaction, so a crash at
+//! any instant either stored the batch and moved the cursor, or neither. Opt-in
+//! `after_processing` actions run after the commit: a crash in between leaves the mail in
+//! place (never a lost invitation), at the price of an action not applied.
+
+use std::collections::BTreeMap;
+
+use tracing::{debug, warn};
+
+use crate::config::{AccountConfig, Action};
+use crate::extract;
+use crate::model::{Kind, MessageKey};
+use crate::source::imap::{Fetched, ImapSource, SourceError};
+use crate::store::{Cursor, NewMessage, ScanStat, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl PollError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PollError::Source(e) => e.is_transient(),
+            PollError::Store(_) => true,
+        }
+    }
+}
+
+/// A message we did not store, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub uid: u32,
+    pub reason: String,
+}
+
+/// What one poll of one mailbox did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxSummary {
+    pub mailbox: String,
+    /// Candidate messages fetched and classified.
+    pub scanned: usize,
+    pub invitations: usize,
+    pub reminders: usize,
+    pub phishing: usize,
+    pub other: usize,
+    /// New digest items stored (not duplicates).
+    pub new_items: usize,
+    pub duplicates: usize,
+    pub skipped: Vec<Skipped>,
+    pub uidvalidity_reset: bool,
+    /// Messages in the mailbox.
+    pub exists: u32,
+}
+
+/// What one poll of one account did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollSummary {
+    pub account: String,
+    pub mailboxes: Vec<MailboxSummary>,
+}
+
+impl PollSummary {
+    /// One line for logs and `poll --once`.
+    pub fn line(&self) -> String {
+        let sum = |f: fn(&MailboxSummary) -> usize| self.mailboxes.iter().map(f).sum::<usize>();
+        let skipped: Vec<String> = self
+            .mailboxes
+            .iter()
+            .flat_map(|m| m.skipped.iter().map(move |s| format!("{} uid {}: {}", m.mailbox, s.uid, s.reason)))
+            .collect();
+        let mut line = format!(
+            "{}: scanned {}, new invitations {}, reminders {}, phishing {}, other {}, duplicates {}",
+            self.account,
+            sum(|m| m.scanned),
+            sum(|m| m.invitations),
+            sum(|m| m.reminders),
+            sum(|m| m.phishing),
+            sum(|m| m.other),
+            sum(|m| m.duplicates),
+        );
+        if skipped.is_empty() {
+            line.push_str(", skipped 0");
+        } else {
+            line.push_str(&format!(", skipped {} ({})", skipped.len(), skipped.join("; ")));
+        }
+        line
+    }
+}
+
+/// Polls every mailbox of the account once. The source must be connected.
+pub fn poll_account(
+    src: &mut ImapSource,
+    account: &AccountConfig,
+    store: &mut Store,
+    opts: &extract::Options,
+    now: i64,
+) -> Result<PollSummary, PollError> {
+    let mut summary = PollSummary {
+        account: account.name.clone(),
+        mailboxes: Vec::new(),
+    };
+    for mailbox in &account.mailboxes {
+        let m = poll_mailbox(src, account, mailbox, store, opts, now)?;
+        summary.mailboxes.push(m);
+    }
+    Ok(summary)
+}
+
+fn poll_mailbox(
+    src: &mut ImapSource,
+    account: &AccountConfig,
+    mailbox: &str,
+    store: &mut Store,
+    opts: &extract::Options,
+    now: i64,
+) -> Result<MailboxSummary, PollError> {
+    let mut sum = MailboxSummary {
+        mailbox: mailbox.to_string(),
+        ..MailboxSummary::default()
+    };
+    let status = src.examine(mailbox)?;
+    sum.exists = status.exists;
+    let cursor = store.cursor(&account.name, mailbox)?;
+    let after = match cursor {
+        Some(c) if c.uidvalidity == status.uidvalidity => c.last_uid,
+        Some(c) => {
+            warn!(
+                account = %account.name, mailbox,
+                old = c.uidvalidity, new = status.uidvalidity,
+                "UIDVALIDITY changed: rescanning the mailbox (already stored mail is deduplicated)"
+            );
+            sum.uidvalidity_reset = true;
+            0
+        }
+        None => 0,
+    };
+    let uids = src.search_new(after)?;
+    let mut last_uid = after;
+    let mut actions: BTreeMap<String, (Action, Vec<u32>)> = BTreeMap::new();
+    // The fetch sink can only return a source error; a store failure is parked here and
+    // reported as what it is once the fetch has stopped.
+    let mut store_failure: Option<StoreError> = None;
+    let fetched = {
+        let mut sink = |batch: Vec<Fetched>| -> Result<(), SourceError> {
+            let mut messages = Vec::with_capacity(batch.len());
+            let mut batch_max = last_uid;
+            for f in batch {
+                batch_max = batch_max.max(f.uid);
+                let Some(raw) = f.raw else {
+                    let reason = format!(
+                        "{} bytes exceeds max_message_size {}",
+                        f.size, account.max_message_size
+                    );
+                    warn!(account = %account.name, mailbox, uid = f.uid, "skipped: {reason}");
+                    sum.skipped.push(Skipped { uid: f.uid, reason });
+                    continue;
+                };
+                sum.scanned += 1;
+                let classified = match extract::classify(&raw, opts) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let reason = crate::error_chain(&e);
+                        warn!(account = %account.name, mailbox, uid = f.uid, "unreadable message skipped: {reason}");
+                        sum.skipped.push(Skipped { uid: f.uid, reason });
+                        continue;
+                    }
+                };
+                let action = match classified.kind {
+                    Kind::Invitation | Kind::Reminder => {
+                        sum.invitations += usize::from(classified.kind == Kind::Invitation);
+                        sum.reminders += usize::from(classified.kind == Kind::Reminder);
+                        account.after_processing.invitations.as_ref()
+                    }
+                    Kind::Phishing => {
+                        sum.phishing += 1;
+                        account.after_processing.phishing.as_ref()
+                    }
+                    Kind::OtherLinkedin => {
+                        sum.other += 1;
+                        account.after_processing.other_linkedin.as_ref()
+                    }
+                    Kind::NotLinkedin => {
+                        sum.other += 1;
+                        None
+                    }
+                };
+                if let Some(a) = action {
+                    actions
+                        .entry(format!("{a:?}"))
+                        .or_insert_with(|| (a.clone(), Vec::new()))
+                        .1
+                        .push(f.uid);
+                }
+                messages.push(NewMessage {
+                    key: MessageKey {
+                        account: account.name.clone(),
+                        mailbox: mailbox.to_string(),
+                        uidvalidity: status.uidvalidity,
+                        uid: f.uid,
+                    },
+                    received_at: classified.date.unwrap_or(now),
+                    classified,
+                });
+            }
+            let outcome = match store.commit_batch(
+                &account.name,
+                mailbox,
+                Cursor {
+                    uidvalidity: status.uidvalidity,
+                    last_uid: batch_max,
+                },
+                &messages,
+            ) {
+                Ok(o) => o,
+                Err(e) => {
+                    store_failure = Some(e);
+                    return Err(SourceError::Protocol {
+                        account: account.name.clone(),
+                        detail: "fetch abandoned after a state store error".into(),
+                    });
+                }
+            };
+            sum.new_items += outcome.new_items;
+            sum.duplicates += outcome.duplicates;
+            last_uid = batch_max;
+            Ok(())
+        };
+        src.fetch(&uids, &mut sink)
+    };
+    if let Some(e) = store_failure {
+        return Err(PollError::Store(e));
+    }
+    fetched?;
+    // Everything below UIDNEXT was covered by the search, so the cursor may move past
+    // non-candidate mail too; the next poll then asks only about newer messages.
+    let covered = status
+        .uidnext
+        .map(|n| n.saturating_sub(1))
+        .unwrap_or(last_uid)
+        .max(last_uid);
+    if covered != after || cursor.is_none() || sum.uidvalidity_reset {
+        store.commit_batch(
+            &account.name,
+            mailbox,
+            Cursor {
+                uidvalidity: status.uidvalidity,
+                last_uid: covered,
+            },
+            &[],
+        )?;
+    }
+    for (_, (action, uids)) in actions {
+        if let Err(e) = src.apply_action(&uids, &action) {
+            // The mail is stored; failing to tidy the inbox is worth a warning, not a retry
+            // of the whole poll.
+            warn!(account = %account.name, mailbox, "after_processing {action:?} failed: {}", crate::error_chain(&e));
+        }
+    }
+    store.record_scan(&ScanStat {
+        account: account.name.clone(),
+        mailbox: mailbox.to_string(),
+        last_poll_at: now,
+        messages_scanned: sum.scanned as u64,
+        mailbox_size: Some(u64::from(status.exists)),
+    })?;
+    debug!(
+        account = %account.name, mailbox,
+        scanned = sum.scanned, invitations = sum.invitations, reminders = sum.reminders,
+        phishing = sum.phishing, new_items = sum.new_items, skipped = sum.skipped.len(),
+        "poll done"
+    );
+    Ok(sum)
+}

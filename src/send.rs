@@ -1,0 +1,168 @@
+//! The SMTP adapter: delivers one finished digest (raw bytes) with lettre's tokio
+//! transport. Knows nothing about digests or the store; the caller decides what a success
+//! or failure means. Certificate verification is always on; `ca_file` adds a trusted root.
+
+use std::path::Path;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::{AuthMethod, SecretError, SmtpConfig, TlsMode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("smtp: {field} `{value}` is not a valid address")]
+    Address { field: &'static str, value: String },
+    #[error("smtp: cannot read CA file {path}: {source}")]
+    CaFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("smtp: TLS setup for {host} failed: {detail}")]
+    Tls { host: String, detail: String },
+    #[error("smtp: plaintext SMTP to {host} refused: only 127.0.0.1, ::1 or localhost may be used without TLS")]
+    PlaintextRefused { host: String },
+    #[error("smtp: credentials: {0}")]
+    Secret(#[from] SecretError),
+    #[error("smtp: {host}:{port} did not finish within {secs}s")]
+    Timeout { host: String, port: u16, secs: u64 },
+    /// 4xx, connection refused, TLS or I/O trouble: worth retrying.
+    #[error("smtp: temporary failure sending to {host}:{port}: {detail}")]
+    Transient { host: String, port: u16, detail: String },
+    /// 5xx: the server refused; retrying unchanged will likely fail again, but the daemon
+    /// still retries (with a long backoff) because a fixed config can make it succeed.
+    #[error("smtp: {host}:{port} rejected the digest: {detail}")]
+    Permanent { host: String, port: u16, detail: String },
+}
+
+impl SendError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SendError::Timeout { .. } | SendError::Transient { .. })
+    }
+}
+
+/// True for hosts where an unencrypted connection never leaves the machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "::1" | "[::1]" | "localhost") || host.starts_with("127.")
+}
+
+/// Builds the envelope from the digest's From and To values.
+pub fn envelope(from: &str, to: &[String]) -> Result<Envelope, SendError> {
+    let from: Mailbox = from.parse().map_err(|_| SendError::Address {
+        field: "from",
+        value: from.to_string(),
+    })?;
+    let to = to
+        .iter()
+        .map(|t| {
+            t.parse::<Mailbox>()
+                .map(|m| m.email)
+                .map_err(|_| SendError::Address {
+                    field: "to",
+                    value: t.clone(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Envelope::new(Some(from.email), to).map_err(|_| SendError::Address {
+        field: "to",
+        value: "(empty)".into(),
+    })
+}
+
+fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, SendError> {
+    let mut b = TlsParameters::builder(cfg.host.clone());
+    if let Some(ca) = &cfg.ca_file {
+        b = b.add_root_certificate(load_ca(ca)?);
+    }
+    b.build_native().map_err(|e| SendError::Tls {
+        host: cfg.host.clone(),
+        detail: crate::error_chain(&e),
+    })
+}
+
+fn load_ca(path: &Path) -> Result<Certificate, SendError> {
+    let pem = std::fs::read(path).map_err(|source| SendError::CaFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Certificate::from_pem(&pem).map_err(|e| SendError::Tls {
+        host: path.display().to_string(),
+        detail: crate::error_chain(&e),
+    })
+}
+
+/// Sends `raw` to the envelope's recipients. The whole dialogue is bounded by
+/// `cfg.timeout`, because lettre's own timeout covers only connecting and single reads.
+/// Secrets are resolved here (blocking on a command if configured) and never logged.
+pub async fn send(cfg: &SmtpConfig, envelope: &Envelope, raw: &[u8]) -> Result<(), SendError> {
+    if cfg.tls == TlsMode::Plain && !is_loopback_host(&cfg.host) {
+        return Err(SendError::PlaintextRefused {
+            host: cfg.host.clone(),
+        });
+    }
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
+        .port(cfg.port)
+        .timeout(Some(cfg.timeout));
+    b = match cfg.tls {
+        TlsMode::Implicit => b.tls(Tls::Wrapper(tls_parameters(cfg)?)),
+        TlsMode::Starttls => b.tls(Tls::Required(tls_parameters(cfg)?)),
+        TlsMode::Plain => b.tls(Tls::None),
+    };
+    if let (Some(user), Some(auth)) = (&cfg.username, &cfg.auth) {
+        let auth = auth.clone();
+        let (secret, mechanisms) = tokio::task::spawn_blocking(move || match auth {
+            AuthMethod::Password(src) => src
+                .resolve()
+                .map(|s| (s, vec![Mechanism::Plain, Mechanism::Login])),
+            AuthMethod::OAuth2 { token_command } => {
+                crate::config::secret::run_secret_command(&token_command)
+                    .map(|s| (s, vec![Mechanism::Xoauth2]))
+            }
+        })
+        .await
+        .map_err(|e| SendError::Transient {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            detail: format!("credential task failed: {e}"),
+        })??;
+        b = b
+            .credentials(Credentials::new(
+                user.clone(),
+                secret.expose_secret().to_string(),
+            ))
+            .authentication(mechanisms);
+    }
+    let transport = b.build();
+    let secs = cfg.timeout.as_secs().max(1);
+    // Generous outer bound: connect + EHLO + TLS + AUTH + DATA of a small message.
+    let outer = cfg.timeout + Duration::from_secs(5);
+    match tokio::time::timeout(outer, transport.send_raw(envelope, raw)).await {
+        Err(_) => Err(SendError::Timeout {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            secs,
+        }),
+        Ok(Ok(_response)) => Ok(()),
+        Ok(Err(e)) => {
+            let detail = crate::error_chain(&e);
+            if e.is_permanent() {
+                Err(SendError::Permanent {
+                    host: cfg.host.clone(),
+                    port: cfg.port,
+                    detail,
+                })
+            } else {
+                Err(SendError::Transient {
+                    host: cfg.host.clone(),
+                    port: cfg.port,
+                    detail,
+                })
+            }
+        }
+    }
+}

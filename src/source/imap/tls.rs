@@ -1,0 +1,348 @@
+//! Sockets for the IMAP adapter: TCP with a connect timeout, a native-tls connector that
+//! always verifies the certificate and host name (optionally trusting one more CA from a PEM
+//! file), and [`Transport`], the plain-or-TLS stream handed to the `imap` crate. It knows
+//! nothing about IMAP itself.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use native_tls::{Certificate, Protocol, TlsConnector, TlsStream};
+
+/// Why a TLS connector could not be built; safe to show (names files, never contents).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("cannot read ca_file {path}: {source}")]
+    ReadCa { path: PathBuf, source: io::Error },
+    #[error("ca_file {path} contains no PEM certificate (expected -----BEGIN CERTIFICATE-----)")]
+    NoCertificate { path: PathBuf },
+    #[error("ca_file {path}: certificate {index} is not valid PEM: {detail}")]
+    BadCertificate {
+        path: PathBuf,
+        index: usize,
+        detail: String,
+    },
+    #[error("cannot set up TLS: {0}")]
+    Build(#[from] native_tls::Error),
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug)]
+pub enum HandshakeFailure {
+    /// The socket read/write timeout expired mid-handshake.
+    TimedOut,
+    /// Certificate, host name or protocol problem, as native-tls describes it.
+    Failed(String),
+}
+
+/// True for the host names on which `tls = "plain"` is acceptable: traffic to them never
+/// leaves the machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "::1" | "[::1]") || host.eq_ignore_ascii_case("localhost")
+}
+
+/// Resolves `host:port` and tries each address with `timeout` as the connect timeout, then
+/// sets the same value as read and write timeout so a stalled server surfaces as an error
+/// instead of a hang. Name resolution itself uses the system resolver and its own timeout.
+pub fn connect_tcp(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
+    // A zero timeout is rejected by std; treat it as "as short as possible" rather than
+    // as "forever".
+    let timeout = timeout.max(Duration::from_millis(1));
+    let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']');
+    let mut last_err = None;
+    for addr in (host_for_lookup, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(tcp) => {
+                tcp.set_read_timeout(Some(timeout))?;
+                tcp.set_write_timeout(Some(timeout))?;
+                // Commands are single short lines followed by a flush; Nagle only adds delay.
+                tcp.set_nodelay(true)?;
+                return Ok(tcp);
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host} resolved to no address"),
+        )
+    }))
+}
+
+/// A connector with verification on (certificate chain and host name, TLS >= 1.2). `ca_file`
+/// adds every certificate in that PEM file as a trusted root, on top of the system roots.
+pub fn connector(ca_file: Option<&Path>) -> Result<TlsConnector, TlsSetupError> {
+    let mut builder = TlsConnector::builder();
+    builder.min_protocol_version(Some(Protocol::Tlsv12));
+    if let Some(path) = ca_file {
+        for cert in load_pem_certificates(path)? {
+            builder.add_root_certificate(cert);
+        }
+    }
+    Ok(builder.build()?)
+}
+
+/// Every `CERTIFICATE` block of a PEM file. `Certificate::from_pem` only reads the first
+/// block, and CA bundles commonly hold several.
+fn load_pem_certificates(path: &Path) -> Result<Vec<Certificate>, TlsSetupError> {
+    let text = std::fs::read(path).map_err(|source| TlsSetupError::ReadCa {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&text);
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut certs = Vec::new();
+    let mut rest = &text[..];
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else {
+            break;
+        };
+        let block = &rest[start..start + len + END.len()];
+        let cert =
+            Certificate::from_pem(block.as_bytes()).map_err(|e| TlsSetupError::BadCertificate {
+                path: path.to_path_buf(),
+                index: certs.len() + 1,
+                detail: e.to_string(),
+            })?;
+        certs.push(cert);
+        rest = &rest[start + len + END.len()..];
+    }
+    if certs.is_empty() {
+        return Err(TlsSetupError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(certs)
+}
+
+/// Runs the TLS handshake on `tcp`, verifying the certificate against `host` (a DNS name or
+/// an IP address; both are checked against the certificate's subjectAltName).
+pub fn handshake(
+    connector: &TlsConnector,
+    host: &str,
+    tcp: TcpStream,
+) -> Result<TlsStream<TcpStream>, HandshakeFailure> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    connector.connect(host, tcp).map_err(|e| match e {
+        // The socket is blocking with a timeout, so "would block" means the timeout fired.
+        native_tls::HandshakeError::WouldBlock(_) => HandshakeFailure::TimedOut,
+        native_tls::HandshakeError::Failure(e) => {
+            let detail = e.to_string();
+            if detail.contains("timed out") || detail.contains("Resource temporarily unavailable") {
+                HandshakeFailure::TimedOut
+            } else {
+                HandshakeFailure::Failed(detail)
+            }
+        }
+    })
+}
+
+enum Inner {
+    Plain(TcpStream),
+    // Boxed: a TlsStream is much larger than a TcpStream.
+    Tls(Box<TlsStream<TcpStream>>),
+    #[cfg(test)]
+    Mock(mock::MockStream),
+}
+
+/// The byte stream under an IMAP session. Counts flushes: the `imap` crate flushes exactly
+/// once per line it sends (a command, a SASL response, IDLE's `DONE`), so the count is the
+/// number of client turns, i.e. round trips.
+pub struct Transport {
+    inner: Inner,
+    sent: Arc<AtomicU64>,
+    /// What `set_read_timeout(None)` restores. The `imap` crate's IDLE sets a long read
+    /// timeout while idling and then `None` ("no timeout"); mapping `None` back to the
+    /// account's timeout keeps the `DONE` exchange after IDLE from hanging forever on a
+    /// stalled server.
+    default_read_timeout: Duration,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.inner {
+            Inner::Plain(_) => "plain",
+            Inner::Tls(_) => "tls",
+            #[cfg(test)]
+            Inner::Mock(_) => "mock",
+        };
+        write!(f, "Transport({kind})")
+    }
+}
+
+impl Transport {
+    pub fn plain(tcp: TcpStream, sent: Arc<AtomicU64>, default_read_timeout: Duration) -> Self {
+        Transport {
+            inner: Inner::Plain(tcp),
+            sent,
+            default_read_timeout,
+        }
+    }
+
+    pub fn tls(
+        stream: TlsStream<TcpStream>,
+        sent: Arc<AtomicU64>,
+        default_read_timeout: Duration,
+    ) -> Self {
+        Transport {
+            inner: Inner::Tls(Box::new(stream)),
+            sent,
+            default_read_timeout,
+        }
+    }
+
+    /// The TCP socket back, for the STARTTLS upgrade. `None` if this is not a plain stream.
+    pub fn into_tcp(self) -> Option<TcpStream> {
+        match self.inner {
+            Inner::Plain(tcp) => Some(tcp),
+            _ => None,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn mock(stream: mock::MockStream, sent: Arc<AtomicU64>) -> Self {
+        Transport {
+            inner: Inner::Mock(stream),
+            sent,
+            default_read_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.inner {
+            Inner::Plain(s) => s.read(buf),
+            Inner::Tls(s) => s.read(buf),
+            #[cfg(test)]
+            Inner::Mock(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.inner {
+            Inner::Plain(s) => s.write(buf),
+            Inner::Tls(s) => s.write(buf),
+            #[cfg(test)]
+            Inner::Mock(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        match &mut self.inner {
+            Inner::Plain(s) => s.flush(),
+            Inner::Tls(s) => s.flush(),
+            #[cfg(test)]
+            Inner::Mock(s) => s.flush(),
+        }
+    }
+}
+
+impl imap::extensions::idle::SetReadTimeout for Transport {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> imap::Result<()> {
+        let timeout = Some(timeout.unwrap_or(self.default_read_timeout));
+        let result = match &mut self.inner {
+            Inner::Plain(s) => TcpStream::set_read_timeout(s, timeout),
+            Inner::Tls(s) => TcpStream::set_read_timeout(s.get_ref(), timeout),
+            #[cfg(test)]
+            Inner::Mock(_) => Ok(()),
+        };
+        result.map_err(imap::Error::Io)
+    }
+}
+
+/// An in-memory server for unit tests: replays a script of server bytes and records what
+/// the client wrote. When the script runs out, reads fail with `TimedOut`, like a stalled
+/// server behind a socket timeout.
+#[cfg(test)]
+pub mod mock {
+    use std::io::{self, Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    pub struct MockStream {
+        script: Vec<u8>,
+        pos: usize,
+        pub written: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl MockStream {
+        pub fn new(script: &str) -> (Self, Arc<Mutex<Vec<u8>>>) {
+            Self::from_bytes(script.as_bytes().to_vec())
+        }
+
+        pub fn from_bytes(script: Vec<u8>) -> (Self, Arc<Mutex<Vec<u8>>>) {
+            let written = Arc::new(Mutex::new(Vec::new()));
+            let s = MockStream {
+                script,
+                pos: 0,
+                written: written.clone(),
+            };
+            (s, written)
+        }
+    }
+
+    impl Read for MockStream {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.pos >= self.script.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "mock: script ended",
+                ));
+            }
+            let n = buf.len().min(self.script.len() - self.pos);
+            buf[..n].copy_from_slice(&self.script[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    impl Write for MockStream {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_names() {
+        for h in ["127.0.0.1", "::1", "[::1]", "localhost", "LOCALHOST"] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "127.0.0.2",
+            "imap.example.com",
+            "localhost.example.com",
+            "10.0.0.1",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn ca_file_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.pem");
+        let e = connector(Some(&missing)).unwrap_err().to_string();
+        assert!(e.contains("nope.pem"), "{e}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a cert\n").unwrap();
+        let e = connector(Some(&empty)).unwrap_err().to_string();
+        assert!(e.contains("no PEM certificate"), "{e}");
+    }
+}
