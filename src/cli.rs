@@ -9,8 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::digest::{self, Digest, DigestItem, Footer};
-use crate::extract;
 use crate::explain;
+use crate::extract;
 use crate::score;
 use crate::source::local;
 
@@ -61,28 +61,40 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show, for each message, its kind, authenticity, extracted fields, every reason and the verdict.
-    #[command(after_help = "Examples:\n  invite-digest explain invitation.eml\n  invite-digest explain --format json ~/Maildir/cur | jq '.[] | select(.kind==\"invitation\")'\n\nA PATH may be a file, a directory of .eml files, a Maildir or an mbox.")]
+    #[command(
+        after_help = "Examples:\n  invite-digest explain invitation.eml\n  invite-digest explain --format json ~/Maildir/cur | jq '.[] | select(.kind==\"invitation\")'\n\nA PATH may be a file, a directory of .eml files, a Maildir or an mbox."
+    )]
     Explain(ExplainArgs),
     /// Render the digest that these messages would produce, without sending anything.
-    #[command(after_help = "Examples:\n  invite-digest preview examples/mailbox\n  invite-digest preview --format html examples/mailbox > digest.html\n  invite-digest preview --format eml ~/mail.mbox > digest.eml")]
+    #[command(
+        after_help = "Examples:\n  invite-digest preview examples/mailbox\n  invite-digest preview --format html examples/mailbox > digest.html\n  invite-digest preview --format eml ~/mail.mbox > digest.eml"
+    )]
     Preview(PreviewArgs),
     /// Validate a configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Fetch, classify and store new mail from every account, then print a summary.
-    #[command(after_help = "Examples:\n  invite-digest poll --once --config /etc/invite-digest/config.toml\n\nExits 0 when every account was polled, 75 when a server could not be reached,\n69 when a login failed (wrong password, refused TLS).")]
+    #[command(
+        after_help = "Examples:\n  invite-digest poll --once --config /etc/invite-digest/config.toml\n\nExits 0 when every account was polled, 75 when a server could not be reached,\n69 when a login failed (wrong password, refused TLS)."
+    )]
     Poll(PollArgs),
     /// Show what the next digest would contain (same rendering as preview).
-    #[command(after_help = "Examples:\n  invite-digest pending\n  invite-digest pending --format html > next-digest.html")]
+    #[command(
+        after_help = "Examples:\n  invite-digest pending\n  invite-digest pending --format html > next-digest.html"
+    )]
     Pending(PendingArgs),
     /// Print the next firing times of the digest schedule in its time zone.
     #[command(after_help = "Examples:\n  invite-digest schedule --next 5")]
     Schedule(ScheduleArgs),
     /// Build and send the digest now (or write it to a file with --dry-run).
-    #[command(after_help = "Examples:\n  invite-digest digest --now --dry-run > digest.eml   # nothing is sent or marked reported\n  invite-digest digest --now                          # send it now")]
+    #[command(
+        after_help = "Examples:\n  invite-digest digest --now --dry-run > digest.eml   # nothing is sent or marked reported\n  invite-digest digest --now                          # send it now"
+    )]
     Digest(DigestArgs),
     /// Run the daemon: poll every account and send digests on schedule.
-    #[command(after_help = "Examples:\n  invite-digest run --config /etc/invite-digest/config.toml\n\nSignals: SIGTERM/SIGINT stop within a few seconds; SIGHUP reloads the config\n(an invalid new config is logged and the old one kept).")]
+    #[command(
+        after_help = "Examples:\n  invite-digest run --config /etc/invite-digest/config.toml\n\nSignals: SIGTERM/SIGINT stop within a few seconds; SIGHUP reloads the config\n(an invalid new config is logged and the old one kept)."
+    )]
     Run(RunArgs),
 }
 
@@ -181,7 +193,9 @@ pub enum PreviewFormat {
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Check a config file: every error as FILE:LINE:COL: key.path: what is wrong (exit 78).
-    #[command(after_help = "Examples:\n  invite-digest config check config/invite-digest.example.toml\n  invite-digest config check   # the default config location")]
+    #[command(
+        after_help = "Examples:\n  invite-digest config check config/invite-digest.example.toml\n  invite-digest config check   # the default config location"
+    )]
     Check(CheckArgs),
 }
 
@@ -380,7 +394,12 @@ fn cmd_preview(a: PreviewArgs) -> Result<(), CliError> {
         problems: Vec::new(),
     };
     let d = Digest::build(items, footer, &now.format("%-d %b").to_string());
-    let out = render_for_format(&cfg, &d, a.format, &format!("preview.{}@invite-digest", now.timestamp()))?;
+    let out = render_for_format(
+        &cfg,
+        &d,
+        a.format,
+        &format!("preview.{}@invite-digest", now.timestamp()),
+    )?;
     std::io::stdout()
         .lock()
         .write_all(&out)
@@ -401,7 +420,10 @@ fn cmd_config_check(a: CheckArgs) -> Result<(), CliError> {
             // The rendered error already has one FILE:LINE:COL line per problem.
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{e}");
-            Err(CliError::new(exit::CONFIG, format!("{}: configuration is invalid", path.display())))
+            Err(CliError::new(
+                exit::CONFIG,
+                format!("{}: configuration is invalid", path.display()),
+            ))
         }
     }
 }
@@ -450,7 +472,10 @@ fn cmd_poll(a: PollArgs) -> Result<(), CliError> {
     let cfg = load_config(&a.config)?;
     init_logging(cfg.log.level.as_deref());
     if cfg.accounts.is_empty() {
-        return Err(CliError::new(exit::CONFIG, "no [[accounts]] configured: nothing to poll"));
+        return Err(CliError::new(
+            exit::CONFIG,
+            "no [[accounts]] configured: nothing to poll",
+        ));
     }
     let opts = extract_options(&cfg);
     let mut worst = exit::OK;
@@ -476,7 +501,11 @@ fn cmd_poll(a: PollArgs) -> Result<(), CliError> {
         match r {
             Ok((_, Ok(summary))) => println!("{}", summary.line()),
             Ok((name, Err(e))) => {
-                let code = if e.is_transient() { exit::TEMPFAIL } else { exit::UNAVAILABLE };
+                let code = if e.is_transient() {
+                    exit::TEMPFAIL
+                } else {
+                    exit::UNAVAILABLE
+                };
                 if worst == exit::OK || code == exit::UNAVAILABLE {
                     worst = code;
                 }
@@ -492,7 +521,12 @@ fn cmd_poll(a: PollArgs) -> Result<(), CliError> {
     }
 }
 
-fn render_for_format(cfg: &Config, d: &Digest, format: PreviewFormat, message_id: &str) -> Result<Vec<u8>, CliError> {
+fn render_for_format(
+    cfg: &Config,
+    d: &Digest,
+    format: PreviewFormat,
+    message_id: &str,
+) -> Result<Vec<u8>, CliError> {
     Ok(match format {
         PreviewFormat::Text => digest::render_text(d).into_bytes(),
         PreviewFormat::Html => digest::render_html(d).into_bytes(),
@@ -507,8 +541,15 @@ fn render_for_format(cfg: &Config, d: &Digest, format: PreviewFormat, message_id
             } else {
                 cfg.digest.to.clone()
             };
-            digest::to_email(d, &cfg.digest.subject, &from, &to, message_id, std::time::SystemTime::now())
-                .map_err(|e| CliError::new(exit::CONFIG, chain(&e)))?
+            digest::to_email(
+                d,
+                &cfg.digest.subject,
+                &from,
+                &to,
+                message_id,
+                std::time::SystemTime::now(),
+            )
+            .map_err(|e| CliError::new(exit::CONFIG, chain(&e)))?
         }
     })
 }
@@ -573,8 +614,18 @@ fn cmd_digest(a: DigestArgs) -> Result<(), CliError> {
         std::time::Duration::from_secs(60),
     ))
     .map_err(|e| {
-        let code = if e.is_transient() { exit::TEMPFAIL } else { exit::UNAVAILABLE };
-        CliError::new(code, format!("{} (the digest stays in the outbox; the daemon retries it)", chain(&e)))
+        let code = if e.is_transient() {
+            exit::TEMPFAIL
+        } else {
+            exit::UNAVAILABLE
+        };
+        CliError::new(
+            code,
+            format!(
+                "{} (the digest stays in the outbox; the daemon retries it)",
+                chain(&e)
+            ),
+        )
     })?;
     println!("digest sent: {} ({})", p.summary, p.message_id);
     Ok(())
@@ -590,10 +641,18 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     let rt = runtime()?;
     rt.block_on(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())
-            .map_err(|e| CliError::new(exit::SOFTWARE, format!("cannot install SIGTERM handler: {e}")))?;
-        let mut hup = signal(SignalKind::hangup())
-            .map_err(|e| CliError::new(exit::SOFTWARE, format!("cannot install SIGHUP handler: {e}")))?;
+        let mut term = signal(SignalKind::terminate()).map_err(|e| {
+            CliError::new(
+                exit::SOFTWARE,
+                format!("cannot install SIGTERM handler: {e}"),
+            )
+        })?;
+        let mut hup = signal(SignalKind::hangup()).map_err(|e| {
+            CliError::new(
+                exit::SOFTWARE,
+                format!("cannot install SIGHUP handler: {e}"),
+            )
+        })?;
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             while hup.recv().await.is_some() {

@@ -141,7 +141,11 @@ fn summarize_problems(problems: &[crate::store::Problem], tz: &chrono_tz::Tz) ->
                 format!("account \"{acct}\": ")
             };
             if n == 1 {
-                format!("{who}{} at {}: {detail}", kind.replace('_', " "), fmt(first))
+                format!(
+                    "{who}{} at {}: {detail}",
+                    kind.replace('_', " "),
+                    fmt(first)
+                )
             } else {
                 format!(
                     "{who}{} {n} times, {} to {}; last: {detail}",
@@ -165,7 +169,12 @@ pub fn digest_identity(item_ids: &[i64], now: i64, from: &str) -> (String, Strin
     for id in item_ids {
         h.update(id.to_le_bytes());
     }
-    let hex: String = h.finalize().iter().take(10).map(|b| format!("{b:02x}")).collect();
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(10)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let domain = from
         .rsplit('@')
         .next()
@@ -184,7 +193,12 @@ pub enum WhenEmpty {
 
 /// Builds the digest and puts it in the outbox (reusing an unsent one with the same
 /// items; superseding unsent ones that carry fewer). None when there is nothing to send.
-pub fn prepare(cfg: &Config, store: &mut Store, now: i64, when_empty: WhenEmpty) -> Result<Option<Prepared>, DeliverError> {
+pub fn prepare(
+    cfg: &Config,
+    store: &mut Store,
+    now: i64,
+    when_empty: WhenEmpty,
+) -> Result<Option<Prepared>, DeliverError> {
     let from = cfg
         .digest
         .from

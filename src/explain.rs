@@ -62,13 +62,23 @@ pub fn to_text(source: &str, c: &Classified, j: Option<&Judgement>) -> String {
     }
     if let Some(i) = &c.invitation {
         let or_none = |o: &Option<String>| o.clone().unwrap_or_else(|| "(none)".into());
-        let _ = writeln!(s, "inviter:       {}", if i.inviter.name.is_empty() { "(unknown)" } else { &i.inviter.name });
+        let _ = writeln!(
+            s,
+            "inviter:       {}",
+            if i.inviter.name.is_empty() {
+                "(unknown)"
+            } else {
+                &i.inviter.name
+            }
+        );
         let _ = writeln!(s, "headline:      {}", or_none(&i.inviter.headline));
         let _ = writeln!(s, "location:      {}", or_none(&i.inviter.location));
         let _ = writeln!(
             s,
             "in common:     {}",
-            i.mutual_connections.map(|n| n.to_string()).unwrap_or_else(|| "(not shown)".into())
+            i.mutual_connections
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "(not shown)".into())
         );
         let _ = writeln!(s, "note:          {}", i.note_status.as_str());
         if let Some(n) = &i.note {

@@ -30,8 +30,8 @@ pub mod extract;
 pub mod model;
 pub mod pipeline;
 pub mod schedule;
-pub mod send;
 pub mod score;
+pub mod send;
 pub mod source;
 pub mod store;
 

@@ -74,7 +74,11 @@ impl PollSummary {
         let skipped: Vec<String> = self
             .mailboxes
             .iter()
-            .flat_map(|m| m.skipped.iter().map(move |s| format!("{} uid {}: {}", m.mailbox, s.uid, s.reason)))
+            .flat_map(|m| {
+                m.skipped
+                    .iter()
+                    .map(move |s| format!("{} uid {}: {}", m.mailbox, s.uid, s.reason))
+            })
             .collect();
         let mut line = format!(
             "{}: scanned {}, new invitations {}, reminders {}, phishing {}, other {}, duplicates {}",
@@ -89,7 +93,11 @@ impl PollSummary {
         if skipped.is_empty() {
             line.push_str(", skipped 0");
         } else {
-            line.push_str(&format!(", skipped {} ({})", skipped.len(), skipped.join("; ")));
+            line.push_str(&format!(
+                ", skipped {} ({})",
+                skipped.len(),
+                skipped.join("; ")
+            ));
         }
         line
     }

@@ -328,7 +328,7 @@ impl Schedule {
                 }
             }
             for fire in fires.into_iter().flatten() {
-                if fire >= start && best.map_or(true, |b| fire < b) {
+                if fire >= start && best.is_none_or(|b| fire < b) {
                     best = Some(fire);
                 }
             }
@@ -1142,7 +1142,7 @@ mod tests {
             if let Ok(s) = Schedule::parse(&text, Tz::Europe__Berlin) {
                 accepted += 1;
                 let next = s.next_after(after);
-                assert!(next.map_or(true, |n| n > after), "{text:?}");
+                assert!(next.is_none_or(|n| n > after), "{text:?}");
                 let _ = s.upcoming(after, 3);
                 let _ = s.missed_slot(Some(utc("2026-03-01T00:00:00Z")), after);
             }

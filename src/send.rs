@@ -33,16 +33,27 @@ pub enum SendError {
     Timeout { host: String, port: u16, secs: u64 },
     /// 4xx, connection refused, TLS or I/O trouble: worth retrying.
     #[error("smtp: temporary failure sending to {host}:{port}: {detail}")]
-    Transient { host: String, port: u16, detail: String },
+    Transient {
+        host: String,
+        port: u16,
+        detail: String,
+    },
     /// 5xx: the server refused; retrying unchanged will likely fail again, but the daemon
     /// still retries (with a long backoff) because a fixed config can make it succeed.
     #[error("smtp: {host}:{port} rejected the digest: {detail}")]
-    Permanent { host: String, port: u16, detail: String },
+    Permanent {
+        host: String,
+        port: u16,
+        detail: String,
+    },
 }
 
 impl SendError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, SendError::Timeout { .. } | SendError::Transient { .. })
+        matches!(
+            self,
+            SendError::Timeout { .. } | SendError::Transient { .. }
+        )
     }
 }
 

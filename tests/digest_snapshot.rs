@@ -54,11 +54,21 @@ fn sample_digest() -> Digest {
         filters: &[],
         cues: &cues,
     };
-    let mut phish = invitation("LinkedIn Security", None, None, NoteStatus::Absent, None, Authenticity::Fail);
+    let mut phish = invitation(
+        "LinkedIn Security",
+        None,
+        None,
+        NoteStatus::Absent,
+        None,
+        Authenticity::Fail,
+    );
     phish.kind = Kind::Phishing;
     phish.subject = Some("Your account <b>will be suspended</b>".into());
     phish.from = Some("LinkedIn <security@linkedln.com>".into());
-    phish.signals = vec!["lookalike sender domain linkedln.com".into(), "links to hosts outside LinkedIn: evil.example".into()];
+    phish.signals = vec![
+        "lookalike sender domain linkedln.com".into(),
+        "links to hosts outside LinkedIn: evil.example".into(),
+    ];
     let messages = vec![
         invitation(
             "Camille Durand",
@@ -101,7 +111,10 @@ fn sample_digest() -> Digest {
                 mailbox: "INBOX".into(),
                 messages: 42,
             }],
-            problems: vec!["account \"home\": login failed since Wed 25 Nov 08:00 (authentication failed)".into()],
+            problems: vec![
+                "account \"home\": login failed since Wed 25 Nov 08:00 (authentication failed)"
+                    .into(),
+            ],
         },
         "27 Nov",
     )
@@ -116,8 +129,12 @@ fn check_snapshot(name: &str, actual: &str) {
         let _ = std::fs::remove_file(&failed);
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}; run with UPDATE_SNAPSHOTS=1", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
     if expected != actual {
         std::fs::write(&failed, actual).unwrap();
         panic!("{name} differs from its snapshot; see {}", failed.display());
@@ -140,20 +157,32 @@ fn hostile_strings_are_escaped_and_links_only_for_authentic_linkedin() {
     let html = digest::render_html(&sample_digest());
     assert!(!html.contains("<script>"), "raw script tag in HTML");
     assert!(!html.contains("<img"), "raw img tag in HTML");
-    assert!(!html.contains("</blockquote><a"), "note closed our blockquote");
-    assert!(!html.contains("href=\"https://evil.example"), "link from a note was rendered");
+    assert!(
+        !html.contains("</blockquote><a"),
+        "note closed our blockquote"
+    );
+    assert!(
+        !html.contains("href=\"https://evil.example"),
+        "link from a note was rendered"
+    );
     assert!(html.contains("Eve &lt;script&gt;alert(1)&lt;/script&gt; Hacker"));
     assert!(html.contains("&lt;img src=x onerror=alert(2)&gt; &quot;quotes&quot; &amp; ampersands"));
     assert!(!html.contains("<b>will be suspended</b>"));
     // Every href points at https://www.linkedin.com.
     for part in html.split("href=\"").skip(1) {
         let url = part.split('"').next().unwrap();
-        assert!(url.starts_with("https://www.linkedin.com/"), "unexpected link {url}");
+        assert!(
+            url.starts_with("https://www.linkedin.com/"),
+            "unexpected link {url}"
+        );
     }
     // The unverified invitation has no links.
     let unverified = html.split("Sam Unverified").nth(1).unwrap();
     let card = unverified.split("</div>\n").next().unwrap();
-    assert!(!card.contains("href="), "links for unauthenticated mail: {card}");
+    assert!(
+        !card.contains("href="),
+        "links for unauthenticated mail: {card}"
+    );
 }
 
 #[test]
@@ -179,5 +208,8 @@ fn email_is_multipart_alternative_with_stable_message_id() {
         Some("<digest-2026-11-27@invite-digest.example.com>")
     );
     let subject = parsed.headers.get_first_value("Subject").unwrap();
-    assert_eq!(subject, "LinkedIn invitations: 1 to accept, 2 to ignore — 27 Nov");
+    assert_eq!(
+        subject,
+        "LinkedIn invitations: 1 to accept, 2 to ignore — 27 Nov"
+    );
 }

@@ -25,7 +25,12 @@ fn fixtures() -> Vec<PathBuf> {
         }
     }
     out.sort();
-    assert!(out.len() >= 30, "fixture folder {} has only {} .eml files", root.display(), out.len());
+    assert!(
+        out.len() >= 30,
+        "fixture folder {} has only {} .eml files",
+        root.display(),
+        out.len()
+    );
     out
 }
 
@@ -88,18 +93,30 @@ fn golden_explain_output() {
         let expected: Value = match std::fs::read_to_string(&expected_path) {
             Ok(s) => serde_json::from_str(&s).unwrap(),
             Err(_) => {
-                failures.push(format!("{}: no .expected.json (run with UPDATE_GOLDEN=1)", p.display()));
+                failures.push(format!(
+                    "{}: no .expected.json (run with UPDATE_GOLDEN=1)",
+                    p.display()
+                ));
                 continue;
             }
         };
         if expected != actual {
             std::fs::write(&failed_path, &pretty).unwrap();
-            failures.push(format!("{}: differs, see {}", p.display(), failed_path.display()));
+            failures.push(format!(
+                "{}: differs, see {}",
+                p.display(),
+                failed_path.display()
+            ));
         } else {
             let _ = std::fs::remove_file(&failed_path);
         }
     }
-    assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} golden mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Fields a person judged from the mail itself; our output must agree.
@@ -109,16 +126,28 @@ fn hand_written_expectations_hold() {
     let mut checked = 0;
     for p in fixtures() {
         let hand_path = sidecar(&p, ".expected-hand.json");
-        let Ok(text) = std::fs::read_to_string(&hand_path) else { continue };
+        let Ok(text) = std::fs::read_to_string(&hand_path) else {
+            continue;
+        };
         let hand: Value = serde_json::from_str(&text).unwrap();
         let actual = explain_fixture(&p);
         checked += 1;
         let mut check = |field: &str, want: &Value, got: &Value| {
             if want != got {
-                failures.push(format!("{}: {field}: expected {want}, got {got}", p.file_name().unwrap().to_string_lossy()));
+                failures.push(format!(
+                    "{}: {field}: expected {want}, got {got}",
+                    p.file_name().unwrap().to_string_lossy()
+                ));
             }
         };
-        for f in ["kind", "authenticity", "mutual_connections", "note_status", "note", "invitation_id"] {
+        for f in [
+            "kind",
+            "authenticity",
+            "mutual_connections",
+            "note_status",
+            "note",
+            "invitation_id",
+        ] {
             if let Some(want) = hand.get(f) {
                 check(f, want, actual.get(f).unwrap_or(&Value::Null));
             }
@@ -134,19 +163,42 @@ fn hand_written_expectations_hold() {
             } else {
                 for f in ["name", "headline", "location"] {
                     if let Some(w) = want.get(f) {
-                        check(&format!("inviter.{f}"), w, got.get(f).unwrap_or(&Value::Null));
+                        check(
+                            &format!("inviter.{f}"),
+                            w,
+                            got.get(f).unwrap_or(&Value::Null),
+                        );
                     }
                 }
             }
         }
         if let Some(hint) = hand.get("expected_verdict_hint").and_then(Value::as_str) {
-            check("verdict", &Value::String(hint.into()), actual.get("verdict").unwrap_or(&Value::Null));
-        } else if hand.get("expected_verdict_hint").is_some_and(Value::is_null) {
-            check("verdict", &Value::Null, actual.get("verdict").unwrap_or(&Value::Null));
+            check(
+                "verdict",
+                &Value::String(hint.into()),
+                actual.get("verdict").unwrap_or(&Value::Null),
+            );
+        } else if hand
+            .get("expected_verdict_hint")
+            .is_some_and(Value::is_null)
+        {
+            check(
+                "verdict",
+                &Value::Null,
+                actual.get("verdict").unwrap_or(&Value::Null),
+            );
         }
     }
-    assert!(checked >= 30, "only {checked} hand-written expectations found");
-    assert!(failures.is_empty(), "{} disagreements with hand-written expectations:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        checked >= 30,
+        "only {checked} hand-written expectations found"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with hand-written expectations:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Truncated and corrupted copies of every fixture never panic the extractor.
@@ -155,7 +207,14 @@ fn corrupted_fixtures_never_panic() {
     let opts = extract::Options::default();
     for p in fixtures() {
         let raw = std::fs::read(&p).unwrap();
-        for cut in [0, 1, 10, raw.len() / 3, raw.len() / 2, raw.len().saturating_sub(7)] {
+        for cut in [
+            0,
+            1,
+            10,
+            raw.len() / 3,
+            raw.len() / 2,
+            raw.len().saturating_sub(7),
+        ] {
             let _ = extract::classify(&raw[..cut.min(raw.len())], &opts);
         }
         let mut flipped = raw.clone();

@@ -865,7 +865,7 @@ impl Validator<'_> {
                     );
                     return None;
                 }
-                if (self.env)(name).map_or(true, |v| v.is_empty()) {
+                if (self.env)(name).is_none_or(|v| v.is_empty()) {
                     // A warning, not an error: configs are checked on machines without the
                     // secrets (CI, a laptop), and the daemon reports it again at login.
                     self.warn(

@@ -42,7 +42,11 @@ const META_LAST_QUIET: &str = "last_all_quiet";
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     #[error("cannot open the state store in {dir}: {source}")]
-    Store { dir: PathBuf, source: StoreError },
+    Store {
+        dir: PathBuf,
+        // Boxed: the store error is large and this path is cold.
+        source: Box<StoreError>,
+    },
 }
 
 /// Doubling backoff with +-20% jitter. The policy lives in the constants above.
@@ -55,7 +59,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(min: Duration, max: Duration) -> Self {
-        Backoff { min, max, current: None }
+        Backoff {
+            min,
+            max,
+            current: None,
+        }
     }
 
     pub fn next_delay(&mut self) -> Duration {
@@ -95,8 +103,16 @@ struct Board {
 
 impl Board {
     fn publish(&self) {
-        let polls: Vec<String> = self.polls.iter().map(|(a, s)| format!("{a}: {s}")).collect();
-        notify::status(&format!("{}; next digest {}", polls.join("; "), self.next_digest));
+        let polls: Vec<String> = self
+            .polls
+            .iter()
+            .map(|(a, s)| format!("{a}: {s}"))
+            .collect();
+        notify::status(&format!(
+            "{}; next digest {}",
+            polls.join("; "),
+            self.next_digest
+        ));
     }
 }
 
@@ -143,7 +159,11 @@ pub async fn run(
                 board.clone(),
             )));
         }
-        tasks.push(tokio::spawn(digest_loop(cfg_arc.clone(), stop_rx.clone(), board.clone())));
+        tasks.push(tokio::spawn(digest_loop(
+            cfg_arc.clone(),
+            stop_rx.clone(),
+            board.clone(),
+        )));
         let outcome = tokio::select! {
             _ = &mut shutdown => Outcome::Shutdown,
             r = reload.recv() => match r { Some(()) => Outcome::Reload, None => Outcome::Shutdown },
@@ -192,7 +212,7 @@ pub async fn run(
 fn open_store(dir: &Path) -> Result<Store, DaemonError> {
     Store::open(dir).map_err(|source| DaemonError::Store {
         dir: dir.to_path_buf(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -299,7 +319,11 @@ async fn account_loop(
             Ok(summary) => {
                 backoff.reset();
                 info!("{}", summary.line());
-                set_board(&board, &account.name, format!("last poll {}", chrono::Local::now().format("%H:%M:%S")));
+                set_board(
+                    &board,
+                    &account.name,
+                    format!("last poll {}", chrono::Local::now().format("%H:%M:%S")),
+                );
                 None
             }
             Err(e) => {
@@ -317,7 +341,10 @@ async fn account_loop(
             continue;
         }
         // Wait for the next poll: IDLE when asked for and supported, else the interval.
-        let use_idle = account.idle && src.as_ref().is_some_and(|s| s.is_connected() && s.has_idle());
+        let use_idle = account.idle
+            && src
+                .as_ref()
+                .is_some_and(|s| s.is_connected() && s.has_idle());
         if use_idle {
             let Some(mut s) = src.take() else { return };
             let t = account.poll_interval.min(MAX_IDLE);
@@ -364,7 +391,10 @@ async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: A
     let mut store = match Store::open(&cfg.state.dir) {
         Ok(s) => s,
         Err(e) => {
-            error!("digest loop cannot open the state store: {}", crate::error_chain(&e));
+            error!(
+                "digest loop cannot open the state store: {}",
+                crate::error_chain(&e)
+            );
             return;
         }
     };
@@ -382,7 +412,10 @@ async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: A
         }
         Some(last) => {
             if let Some(slot) = sched.missed_slot(Some(last), chrono::Utc::now()) {
-                info!("a digest was due at {} while the daemon was not running: sending it now", slot);
+                info!(
+                    "a digest was due at {} while the daemon was not running: sending it now",
+                    slot
+                );
                 run_slot(&cfg, &mut store, slot.timestamp(), &mut send_backoff).await;
             }
         }
@@ -390,11 +423,17 @@ async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: A
     loop {
         let now = chrono::Utc::now();
         let Some(next_slot) = sched.next_after(now) else {
-            warn!("the schedule {} never fires again; the digest loop stops", sched);
+            warn!(
+                "the schedule {} never fires again; the digest loop stops",
+                sched
+            );
             return;
         };
         if let Ok(mut b) = board.lock() {
-            b.next_digest = next_slot.with_timezone(&sched.timezone()).format("%a %-d %b %H:%M %Z").to_string();
+            b.next_digest = next_slot
+                .with_timezone(&sched.timezone())
+                .format("%a %-d %b %H:%M %Z")
+                .to_string();
             b.publish();
         }
         let next_retry = store
@@ -440,7 +479,13 @@ async fn retry_unsent(cfg: &Config, store: &mut Store, backoff: &mut Backoff) {
     attempt(cfg, store, WhenEmpty::Skip, backoff, false).await;
 }
 
-async fn attempt(cfg: &Config, store: &mut Store, when_empty: WhenEmpty, backoff: &mut Backoff, quiet: bool) {
+async fn attempt(
+    cfg: &Config,
+    store: &mut Store,
+    when_empty: WhenEmpty,
+    backoff: &mut Backoff,
+    quiet: bool,
+) {
     let now = now_unix();
     match deliver::prepare(cfg, store, now, when_empty) {
         Ok(None) => info!("no new invitations: no digest sent"),

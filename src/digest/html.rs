@@ -40,7 +40,10 @@ pub fn render_html(d: &Digest) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    h.push_str(&format!("<title>{}</title></head>\n", esc(&format!("LinkedIn invitations: {}", d.summary()))));
+    h.push_str(&format!(
+        "<title>{}</title></head>\n",
+        esc(&format!("LinkedIn invitations: {}", d.summary()))
+    ));
     h.push_str(&format!(
         "<body style=\"margin:0;padding:0;background:#f3f2ef;font-family:{FONT};color:#1d2226;\">\n"
     ));
@@ -106,10 +109,16 @@ fn entry(h: &mut String, item: &DigestItem, verdict: Verdict) {
         facts.push(esc(l));
     }
     if let Some(n) = inv.and_then(|i| i.mutual_connections) {
-        facts.push(format!("{n} connection{} in common", if n == 1 { "" } else { "s" }));
+        facts.push(format!(
+            "{n} connection{} in common",
+            if n == 1 { "" } else { "s" }
+        ));
     }
     if let Some(a) = &item.account {
         facts.push(format!("account {}", esc(a)));
+    }
+    if item.times_seen > 1 {
+        facts.push(format!("{} mails (reminders included)", item.times_seen));
     }
     if !facts.is_empty() {
         h.push_str(&format!(
@@ -187,14 +196,24 @@ fn footer(h: &mut String, d: &Digest) {
         h.push_str("</ul></div>");
     }
     if !d.footer.generated.is_empty() {
-        h.push_str(&format!("<div>Made by invite-digest on {}.</div>", esc(&d.footer.generated)));
+        h.push_str(&format!(
+            "<div>Made by invite-digest on {}.</div>",
+            esc(&d.footer.generated)
+        ));
     }
     if !d.footer.scans.is_empty() {
         let scanned: Vec<String> = d
             .footer
             .scans
             .iter()
-            .map(|l| format!("{}/{} ({} new messages)", esc(&l.account), esc(&l.mailbox), l.messages))
+            .map(|l| {
+                format!(
+                    "{}/{} ({} new messages)",
+                    esc(&l.account),
+                    esc(&l.mailbox),
+                    l.messages
+                )
+            })
             .collect();
         h.push_str(&format!("<div>Scanned: {}.</div>", scanned.join(", ")));
     }

@@ -185,10 +185,22 @@ pub fn note_line(item: &DigestItem) -> NoteView {
         return NoteView::Missing("No personal note");
     };
     match inv.note_status {
-        NoteStatus::Present => NoteView::Note(inv.note.clone().unwrap_or_default()),
-        NoteStatus::DefaultText => NoteView::Missing("No personal note (only LinkedIn's default text)"),
+        NoteStatus::Present => NoteView::Note(capitalize(inv.note.as_deref().unwrap_or(""))),
+        NoteStatus::DefaultText => {
+            NoteView::Missing("No personal note (only LinkedIn's default text)")
+        }
         NoteStatus::Absent => NoteView::Missing("No personal note"),
         NoteStatus::Unknown => NoteView::Missing("Reminder: the original note is not shown"),
+    }
+}
+
+/// The note starts where LinkedIn's greeting was removed ("Hi Alex, we met ..."), so its
+/// first letter may be lower case; show it as a sentence.
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 

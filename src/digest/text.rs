@@ -13,7 +13,14 @@ pub(crate) fn clean(s: &str) -> String {
 }
 
 fn wrap(s: &str, width: usize, indent: &str) -> String {
+    wrap_hanging(s, width, indent, indent)
+}
+
+/// Wraps with `first` before the first line and `rest` before the following ones, so a
+/// list marker or a weight is not repeated on continuation lines.
+fn wrap_hanging(s: &str, width: usize, first: &str, rest: &str) -> String {
     let mut out = String::new();
+    let mut indent = first;
     for para in s.split('\n') {
         let mut line = String::new();
         for word in para.split_whitespace() {
@@ -21,6 +28,7 @@ fn wrap(s: &str, width: usize, indent: &str) -> String {
                 out.push_str(indent);
                 out.push_str(&line);
                 out.push('\n');
+                indent = rest;
                 line.clear();
             }
             if !line.is_empty() {
@@ -31,6 +39,7 @@ fn wrap(s: &str, width: usize, indent: &str) -> String {
         out.push_str(indent);
         out.push_str(&line);
         out.push('\n');
+        indent = rest;
     }
     out
 }
@@ -75,13 +84,19 @@ fn entry(s: &mut String, item: &DigestItem) {
         facts.push(clean(l));
     }
     if let Some(n) = inv.and_then(|i| i.mutual_connections) {
-        facts.push(format!("{n} connection{} in common", if n == 1 { "" } else { "s" }));
+        facts.push(format!(
+            "{n} connection{} in common",
+            if n == 1 { "" } else { "s" }
+        ));
     }
     if let Some(a) = &item.account {
         facts.push(format!("account {}", clean(a)));
     }
+    if item.times_seen > 1 {
+        facts.push(format!("{} mails (reminders included)", item.times_seen));
+    }
     if !facts.is_empty() {
-        s.push_str(&format!("  {}\n", facts.join(" · ")));
+        s.push_str(&wrap(&facts.join(" · "), 68, "  "));
     }
     match note_line(item) {
         NoteView::Note(n) => {
@@ -93,9 +108,19 @@ fn entry(s: &mut String, item: &DigestItem) {
     s.push_str("  Why:\n");
     for r in &item.judgement.reasons {
         if r.weight == 0.0 {
-            s.push_str(&wrap(&clean(&r.detail), 64, "     -   "));
+            s.push_str(&wrap_hanging(
+                &clean(&r.detail),
+                63,
+                "       · ",
+                "         ",
+            ));
         } else {
-            s.push_str(&wrap(&clean(&r.detail), 60, &format!("    {:+.1} ", r.weight)));
+            s.push_str(&wrap_hanging(
+                &clean(&r.detail),
+                63,
+                &format!("    {:+.1} ", r.weight),
+                "         ",
+            ));
         }
     }
     let (accept, profile) = item.safe_links();
@@ -113,7 +138,7 @@ fn entry(s: &mut String, item: &DigestItem) {
 fn phish_entry(s: &mut String, item: &DigestItem) {
     s.push_str(&format!("\n! {}\n", clean(&phish_summary(item))));
     for r in item.judgement.reasons.iter().skip(1) {
-        s.push_str(&wrap(&clean(&r.detail), 66, "    - "));
+        s.push_str(&wrap_hanging(&clean(&r.detail), 66, "    - ", "      "));
     }
 }
 
@@ -124,19 +149,29 @@ fn footer(s: &mut String, d: &Digest) {
     if !d.footer.problems.is_empty() {
         s.push_str("Problems since the last digest:\n");
         for p in &d.footer.problems {
-            s.push_str(&wrap(&clean(p), 66, "  ! "));
+            s.push_str(&wrap_hanging(&clean(p), 66, "  ! ", "    "));
         }
         s.push('\n');
     }
     if !d.footer.generated.is_empty() {
-        s.push_str(&format!("Made by invite-digest on {}.\n", clean(&d.footer.generated)));
+        s.push_str(&format!(
+            "Made by invite-digest on {}.\n",
+            clean(&d.footer.generated)
+        ));
     }
     if !d.footer.scans.is_empty() {
         let scanned: Vec<String> = d
             .footer
             .scans
             .iter()
-            .map(|l| format!("{}/{} ({} new messages)", clean(&l.account), clean(&l.mailbox), l.messages))
+            .map(|l| {
+                format!(
+                    "{}/{} ({} new messages)",
+                    clean(&l.account),
+                    clean(&l.mailbox),
+                    l.messages
+                )
+            })
             .collect();
         s.push_str(&wrap(&format!("Scanned: {}.", scanned.join(", ")), 72, ""));
     }

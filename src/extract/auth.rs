@@ -72,7 +72,9 @@ fn parse_method(seg: &str) -> Option<MethodResult> {
     }
     let mut domain = None;
     for t in tokens {
-        let Some((k, v)) = t.split_once('=') else { continue };
+        let Some((k, v)) = t.split_once('=') else {
+            continue;
+        };
         let k = k.to_ascii_lowercase();
         let v = v.trim_matches('"').to_ascii_lowercase();
         let d = match k.as_str() {
@@ -155,14 +157,16 @@ pub fn judge(headers: &[String], trusted_ids: &[String]) -> AuthVerdict {
             detail: format!("{by} did not evaluate DKIM or DMARC for this message"),
         };
     }
-    let dkim_pass = ar
-        .results
-        .iter()
-        .find(|r| r.method == "dkim" && r.result == "pass" && r.domain.as_deref().is_some_and(is_linkedin_domain));
-    let dmarc_pass = ar
-        .results
-        .iter()
-        .find(|r| r.method == "dmarc" && r.result == "pass" && r.domain.as_deref().is_some_and(is_linkedin_domain));
+    let dkim_pass = ar.results.iter().find(|r| {
+        r.method == "dkim"
+            && r.result == "pass"
+            && r.domain.as_deref().is_some_and(is_linkedin_domain)
+    });
+    let dmarc_pass = ar.results.iter().find(|r| {
+        r.method == "dmarc"
+            && r.result == "pass"
+            && r.domain.as_deref().is_some_and(is_linkedin_domain)
+    });
     if let Some(r) = dmarc_pass.or(dkim_pass) {
         return AuthVerdict {
             authenticity: Authenticity::Pass,
@@ -187,7 +191,10 @@ pub fn judge(headers: &[String], trusted_ids: &[String]) -> AuthVerdict {
         detail: if failed.is_empty() {
             format!("{by}: no DKIM or DMARC pass for linkedin.com")
         } else {
-            format!("{by}: no DKIM or DMARC pass for linkedin.com ({})", failed.join(", "))
+            format!(
+                "{by}: no DKIM or DMARC pass for linkedin.com ({})",
+                failed.join(", ")
+            )
         },
     }
 }
@@ -213,7 +220,10 @@ mod tests {
         let a = parse("spf=pass (sender IP is 1.2.3.4) smtp.mailfrom=x.ae; dkim=pass (signature was verified) header.d=x.ae;dmarc=pass action=none header.from=x.ae");
         assert_eq!(a.authserv_id, None);
         assert_eq!(a.results.len(), 3);
-        let v = judge(&["spf=pass smtp.mailfrom=x.ae; dkim=pass header.d=x.ae".into()], &[]);
+        let v = judge(
+            &["spf=pass smtp.mailfrom=x.ae; dkim=pass header.d=x.ae".into()],
+            &[],
+        );
         assert_eq!(v.authenticity, Authenticity::Fail);
     }
 
@@ -221,7 +231,10 @@ mod tests {
     fn only_topmost_trusted_by_default() {
         let forged = "mx.example.net; dkim=pass header.d=linkedin.com".to_string();
         let real = "mx.other.example; dkim=none; spf=fail smtp.mailfrom=evil.example".to_string();
-        assert_eq!(judge(&[real.clone(), forged.clone()], &[]).authenticity, Authenticity::Fail);
+        assert_eq!(
+            judge(&[real.clone(), forged.clone()], &[]).authenticity,
+            Authenticity::Fail
+        );
         assert_eq!(
             judge(&[real, forged], &["mx.example.net".into()]).authenticity,
             Authenticity::Pass

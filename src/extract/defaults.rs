@@ -39,8 +39,28 @@ pub const DEFAULT_TEXTS: &[(&str, &str)] = &[
 
 /// Greetings LinkedIn puts before the message slot, in the languages above.
 const GREETINGS: &[&str] = &[
-    "hi", "hello", "hey", "dear", "hola", "hai", "halo", "hallo", "guten tag", "liebe", "lieber",
-    "bonjour", "salut", "olá", "ola", "oi", "ciao", "salve", "buongiorno", "beste", "hoi", "dag",
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "hola",
+    "hai",
+    "halo",
+    "hallo",
+    "guten tag",
+    "liebe",
+    "lieber",
+    "bonjour",
+    "salut",
+    "olá",
+    "ola",
+    "oi",
+    "ciao",
+    "salve",
+    "buongiorno",
+    "beste",
+    "hoi",
+    "dag",
 ];
 
 /// Normalises a message for comparison: NFKC, curly quotes to straight, whitespace and
@@ -70,8 +90,7 @@ pub fn strip_greeting(s: &str) -> String {
     let t = s.trim_start();
     let lower = t.to_lowercase();
     for g in GREETINGS {
-        if lower.starts_with(g) {
-            let after = &lower[g.len()..];
+        if let Some(after) = lower.strip_prefix(g) {
             if after.is_empty() || after.starts_with([' ', ',', '!']) {
                 if let Some(comma) = t.find([',', '!']) {
                     // A greeting addresses someone in a few words; a long clause is the
@@ -89,13 +108,13 @@ pub fn strip_greeting(s: &str) -> String {
 /// Removes a trailing "- Name" / "– Name" signature of at most four words.
 pub fn strip_signature(s: &str) -> String {
     let t = s.trim_end();
-    if let Some(pos) = t.rfind([' ', '\n']) {
-        let _ = pos;
-    }
     for dash in [" - ", " – ", " — ", "\n- ", "\n– "] {
         if let Some(pos) = t.rfind(dash) {
             let sig = &t[pos + dash.len()..];
-            if !sig.is_empty() && sig.split_whitespace().count() <= 4 && !sig.contains(['.', '?', '!']) {
+            if !sig.is_empty()
+                && sig.split_whitespace().count() <= 4
+                && !sig.contains(['.', '?', '!'])
+            {
                 return t[..pos].trim_end().to_string();
             }
         }
@@ -124,14 +143,93 @@ pub fn match_default(text: &str, extra: &[(String, String)]) -> Option<String> {
 
 /// Frequent short words per language; enough to tell a note's language in most cases.
 const STOPWORDS: &[(&str, &[&str])] = &[
-    ("en", &["the", "and", "you", "to", "i", "we", "at", "your", "would", "like", "my", "with", "on", "met", "connect", "of", "in", "is", "it", "for"]),
-    ("de", &["und", "ich", "sie", "wir", "der", "die", "das", "mit", "ihnen", "auf", "bei", "uns", "gerne", "mich", "ihre", "haben", "nicht", "zu", "ein"]),
-    ("fr", &["je", "vous", "et", "nous", "le", "la", "les", "de", "des", "avec", "votre", "sur", "pour", "une", "un", "à", "suis", "aimerais", "lors"]),
-    ("es", &["el", "la", "y", "de", "que", "en", "con", "tu", "nos", "me", "los", "las", "una", "para", "gustaría", "conocimos", "por", "mi"]),
-    ("pt", &["você", "e", "de", "que", "em", "com", "nos", "minha", "meu", "uma", "para", "gostaria", "conhecemos", "na", "no", "do", "da"]),
-    ("it", &["e", "di", "che", "il", "la", "con", "ci", "siamo", "vorrei", "tua", "tuo", "una", "per", "sono", "alla", "nel"]),
-    ("nl", &["en", "ik", "je", "jij", "we", "de", "het", "van", "met", "op", "graag", "een", "wil", "zijn", "elkaar"]),
-    ("id", &["saya", "anda", "dan", "di", "yang", "dengan", "ingin", "kita", "untuk", "ke", "kami", "ini", "bertemu"]),
+    (
+        "en",
+        &[
+            "the", "and", "you", "to", "i", "we", "at", "your", "would", "like", "my", "with",
+            "on", "met", "connect", "of", "in", "is", "it", "for",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "und", "ich", "sie", "wir", "der", "die", "das", "mit", "ihnen", "auf", "bei", "uns",
+            "gerne", "mich", "ihre", "haben", "nicht", "zu", "ein",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "je", "vous", "et", "nous", "le", "la", "les", "de", "des", "avec", "votre", "sur",
+            "pour", "une", "un", "à", "suis", "aimerais", "lors",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "el",
+            "la",
+            "y",
+            "de",
+            "que",
+            "en",
+            "con",
+            "tu",
+            "nos",
+            "me",
+            "los",
+            "las",
+            "una",
+            "para",
+            "gustaría",
+            "conocimos",
+            "por",
+            "mi",
+        ],
+    ),
+    (
+        "pt",
+        &[
+            "você",
+            "e",
+            "de",
+            "que",
+            "em",
+            "com",
+            "nos",
+            "minha",
+            "meu",
+            "uma",
+            "para",
+            "gostaria",
+            "conhecemos",
+            "na",
+            "no",
+            "do",
+            "da",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "e", "di", "che", "il", "la", "con", "ci", "siamo", "vorrei", "tua", "tuo", "una",
+            "per", "sono", "alla", "nel",
+        ],
+    ),
+    (
+        "nl",
+        &[
+            "en", "ik", "je", "jij", "we", "de", "het", "van", "met", "op", "graag", "een", "wil",
+            "zijn", "elkaar",
+        ],
+    ),
+    (
+        "id",
+        &[
+            "saya", "anda", "dan", "di", "yang", "dengan", "ingin", "kita", "untuk", "ke", "kami",
+            "ini", "bertemu",
+        ],
+    ),
 ];
 
 /// Guesses the language of a text from stopwords; None when the text is too short or no
@@ -147,9 +245,14 @@ pub fn detect_language(text: &str) -> Option<String> {
     }
     let mut scores: Vec<(&str, usize)> = STOPWORDS
         .iter()
-        .map(|(l, ws)| (*l, words.iter().filter(|w| ws.contains(&w.as_str())).count()))
+        .map(|(l, ws)| {
+            (
+                *l,
+                words.iter().filter(|w| ws.contains(&w.as_str())).count(),
+            )
+        })
         .collect();
-    scores.sort_by(|a, b| b.1.cmp(&a.1));
+    scores.sort_by_key(|s| std::cmp::Reverse(s.1));
     let (best, n) = scores[0];
     let second = scores.get(1).map(|s| s.1).unwrap_or(0);
     (n >= 2 && n > second).then(|| best.to_string())
@@ -161,16 +264,38 @@ mod tests {
 
     #[test]
     fn default_texts_match_after_normalisation() {
-        assert_eq!(match_default("Hi Paul, I’d like to join your LinkedIn network.", &[]).as_deref(), Some("en"));
+        assert_eq!(
+            match_default("Hi Paul, I’d like to join your LinkedIn network.", &[]).as_deref(),
+            Some("en")
+        );
         assert_eq!(match_default("Hi,\n\nI&#39;d like", &[]), None);
         assert_eq!(
             match_default("Hai GitIndonesia/members,\n\nSaya ingin menambahkan Anda ke jaringan profesional saya di LinkedIn.\n\n- Cahyadi", &[]).as_deref(),
             Some("id")
         );
-        assert_eq!(match_default("I'd like to add you to my professional network on LinkedIn.\n- ryan", &[]).as_deref(), Some("en"));
-        assert_eq!(match_default("We met at RustConf; I'd like to connect with you on LinkedIn.", &[]), None);
-        let extra = vec![("sv".to_string(), "Jag vill gärna lägga till dig.".to_string())];
-        assert_eq!(match_default("Jag vill  gärna lägga till dig", &extra).as_deref(), Some("sv"));
+        assert_eq!(
+            match_default(
+                "I'd like to add you to my professional network on LinkedIn.\n- ryan",
+                &[]
+            )
+            .as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            match_default(
+                "We met at RustConf; I'd like to connect with you on LinkedIn.",
+                &[]
+            ),
+            None
+        );
+        let extra = vec![(
+            "sv".to_string(),
+            "Jag vill gärna lägga till dig.".to_string(),
+        )];
+        assert_eq!(
+            match_default("Jag vill  gärna lägga till dig", &extra).as_deref(),
+            Some("sv")
+        );
     }
 
     #[test]
@@ -182,7 +307,13 @@ mod tests {
 
     #[test]
     fn languages() {
-        assert_eq!(detect_language("We met at the Rust meetup in Berlin and I would like to stay in touch").as_deref(), Some("en"));
+        assert_eq!(
+            detect_language(
+                "We met at the Rust meetup in Berlin and I would like to stay in touch"
+            )
+            .as_deref(),
+            Some("en")
+        );
         assert_eq!(detect_language("Wir haben uns auf der Konferenz getroffen und ich würde mich gerne mit Ihnen vernetzen").as_deref(), Some("de"));
         assert_eq!(detect_language("Hi"), None);
     }

@@ -16,7 +16,7 @@ use super::defaults;
 use super::html::{collapse_ws, decode_entities};
 use super::linkedin;
 use super::message::{BodyLink, Message};
-use crate::model::{Inviter, InvitationData, Kind, NoteStatus};
+use crate::model::{InvitationData, Inviter, Kind, NoteStatus};
 
 /// Lines at which the invitation proper ends: footers, people-you-may-know sections,
 /// upsells. Everything after is LinkedIn boilerplate or other people.
@@ -43,8 +43,9 @@ static STRUCTURAL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-static WOULD_LIKE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(.{2,120}?) would like to connect on LinkedIn").expect("static regex"));
+static WOULD_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(.{2,120}?) would like to connect on LinkedIn").expect("static regex")
+});
 
 static VIEW_PROFILE_LABEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^view (.{2,120}?)['’]s? profile").expect("static regex"));
@@ -66,8 +67,10 @@ static GREETING_ONLY: LazyLock<Regex> = LazyLock::new(|| {
 /// display name is LinkedIn itself.
 pub fn inviter_from_display_name(display: &str) -> Option<String> {
     static VIA: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\s+(?:via|über|par l'intermédiaire de|por medio de|tramite|через)\s+linkedin\s*$")
-            .expect("static regex")
+        Regex::new(
+            r"(?i)\s+(?:via|über|par l'intermédiaire de|por medio de|tramite|через)\s+linkedin\s*$",
+        )
+        .expect("static regex")
     });
     let d = display.trim().trim_matches('"').trim();
     let name = VIA.replace(d, "").trim().to_string();
@@ -75,8 +78,9 @@ pub fn inviter_from_display_name(display: &str) -> Option<String> {
         Regex::new(r"(?i)^(?:linkedin(?:\s.*)?|.*\(linkedin invitations?\)|.*linkedin (?:invitations?|connections|bulletin|notifications?))$")
             .expect("static regex")
     });
-    static PAREN: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\s*\(linkedin invitations?\)\s*$").expect("static regex"));
+    static PAREN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\s*\(linkedin invitations?\)\s*$").expect("static regex")
+    });
     let name = PAREN.replace(&name, "").trim().to_string();
     (!name.is_empty() && !NOT_A_PERSON.is_match(&name)).then_some(name)
 }
@@ -111,7 +115,11 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
     let text_region: Vec<String> = body_region(&text_lines).to_vec();
     let html_region: Vec<String> = body_region(&msg.html_lines).to_vec();
     let text_usable = text_region.iter().any(|l| !l.is_empty());
-    let primary: &[String] = if text_usable { &text_region } else { &html_region };
+    let primary: &[String] = if text_usable {
+        &text_region
+    } else {
+        &html_region
+    };
 
     let links: Vec<&BodyLink> = msg
         .links
@@ -122,9 +130,14 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
     let name = find_name(msg, primary, &html_region, &links);
 
     // Card lines under the name: text part first, HTML to fill gaps.
-    let text_card = name.as_deref().map(|n| card_after(primary, n)).unwrap_or_default();
+    let text_card = name
+        .as_deref()
+        .map(|n| card_after(primary, n))
+        .unwrap_or_default();
     let html_card = if text_usable {
-        name.as_deref().map(|n| card_after(&html_region, n)).unwrap_or_default()
+        name.as_deref()
+            .map(|n| card_after(&html_region, n))
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -160,7 +173,9 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         note_lines = html_note;
     }
     let note_text = note_lines.join("\n").trim().to_string();
-    let note_text = strip_quotes(&defaults::strip_signature(&defaults::strip_greeting(&note_text)));
+    let note_text = strip_quotes(&defaults::strip_signature(&defaults::strip_greeting(
+        &note_text,
+    )));
 
     let (note_status, note, mut language) = if note_text.is_empty() {
         let status = if kind == Kind::Reminder {
@@ -177,7 +192,12 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         (NoteStatus::Present, Some(note_text), lang)
     };
     if language.is_none() {
-        let sample: String = primary.iter().take(12).cloned().collect::<Vec<_>>().join(" ");
+        let sample: String = primary
+            .iter()
+            .take(12)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
         language = defaults::detect_language(&sample);
     }
 
@@ -266,7 +286,9 @@ fn find_name(
         .iter()
         .filter(|l| !l.hidden && linkedin::is_profile_url(&l.url))
         .map(|l| l.label.trim())
-        .find(|t| !t.is_empty() && t.len() < 100 && !STRUCTURAL.is_match(t) && !t.contains("profile"))
+        .find(|t| {
+            !t.is_empty() && t.len() < 100 && !STRUCTURAL.is_match(t) && !t.contains("profile")
+        })
         .map(str::to_string)
 }
 
@@ -371,12 +393,20 @@ fn note_candidates(lines: &[String], name: Option<&str>, card: &[String]) -> Vec
 }
 
 fn pick_accept<'a>(links: &[&'a BodyLink]) -> Option<&'a BodyLink> {
-    let accepts: Vec<&&BodyLink> = links.iter().filter(|l| linkedin::is_accept_url(&l.url)).collect();
+    let accepts: Vec<&&BodyLink> = links
+        .iter()
+        .filter(|l| linkedin::is_accept_url(&l.url))
+        .collect();
     accepts
         .iter()
         .find(|l| {
             let lab = l.label.to_lowercase();
-            lab.starts_with("accept") || lab.starts_with("aceptar") || lab.starts_with("annehmen") || lab.starts_with("accepter") || lab.starts_with("aceitar") || lab.starts_with("accetta")
+            lab.starts_with("accept")
+                || lab.starts_with("aceptar")
+                || lab.starts_with("annehmen")
+                || lab.starts_with("accepter")
+                || lab.starts_with("aceitar")
+                || lab.starts_with("accetta")
         })
         .or(accepts.first())
         .map(|l| **l)
@@ -390,7 +420,9 @@ fn pick_profile<'a>(links: &[&'a BodyLink], name: Option<&str>) -> Option<&'a Bo
             && (lab.contains("profile") || lab.contains("profil") || lab.contains("perfil"))
     });
     let by_name = links.iter().find(|l| {
-        linkedin::is_profile_url(&l.url) && name_key.is_some() && key(&l.label) == *name_key.as_ref().unwrap_or(&String::new())
+        linkedin::is_profile_url(&l.url)
+            && name_key.is_some()
+            && key(&l.label) == *name_key.as_ref().unwrap_or(&String::new())
     });
     by_name
         .or(by_label)
@@ -404,15 +436,29 @@ mod tests {
 
     #[test]
     fn display_names() {
-        assert_eq!(inviter_from_display_name("Amit Rao via LinkedIn").as_deref(), Some("Amit Rao"));
-        assert_eq!(inviter_from_display_name("Michael McAuliffe").as_deref(), Some("Michael McAuliffe"));
+        assert_eq!(
+            inviter_from_display_name("Amit Rao via LinkedIn").as_deref(),
+            Some("Amit Rao")
+        );
+        assert_eq!(
+            inviter_from_display_name("Michael McAuliffe").as_deref(),
+            Some("Michael McAuliffe")
+        );
         assert_eq!(inviter_from_display_name("LinkedIn"), None);
-        assert_eq!(inviter_from_display_name("Bob Barker (LinkedIn Invitations)").as_deref(), Some("Bob Barker"));
+        assert_eq!(
+            inviter_from_display_name("Bob Barker (LinkedIn Invitations)").as_deref(),
+            Some("Bob Barker")
+        );
     }
 
     #[test]
     fn mutual_in_languages() {
-        for (s, n) in [("12 connections in common", 12), ("1 connection in common", 1), ("5 gemeinsame Kontakte", 5), ("3 relations en commun", 3)] {
+        for (s, n) in [
+            ("12 connections in common", 12),
+            ("1 connection in common", 1),
+            ("5 gemeinsame Kontakte", 5),
+            ("3 relations en commun", 3),
+        ] {
             assert_eq!(MUTUAL.captures(s).unwrap()[1].parse::<u32>().unwrap(), n);
         }
     }

@@ -24,15 +24,50 @@ pub struct Rendered {
 }
 
 const BLOCK_TAGS: &[&str] = &[
-    "address", "article", "aside", "blockquote", "br", "center", "dd", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td",
-    "tfoot", "th", "thead", "title", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "center",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "title",
+    "tr",
+    "ul",
 ];
 
 const VOID_TAGS: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-    "source", "track", "wbr",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
 ];
 
 /// Elements whose content is never visible text.
@@ -67,13 +102,19 @@ pub fn render(html: &str) -> Rendered {
         }
         // Comments and doctype.
         if html[i..].starts_with("<!--") {
-            let end = html[i + 4..].find("-->").map(|e| i + 4 + e + 3).unwrap_or(bytes.len());
+            let end = html[i + 4..]
+                .find("-->")
+                .map(|e| i + 4 + e + 3)
+                .unwrap_or(bytes.len());
             i = end;
             text_start = i;
             continue;
         }
         if html[i..].starts_with("<!") || html[i..].starts_with("<?") {
-            let end = html[i..].find('>').map(|e| i + e + 1).unwrap_or(bytes.len());
+            let end = html[i..]
+                .find('>')
+                .map(|e| i + e + 1)
+                .unwrap_or(bytes.len());
             i = end;
             text_start = i;
             continue;
@@ -92,7 +133,11 @@ pub fn render(html: &str) -> Rendered {
             .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
             .unwrap_or(inner.len());
         let name = inner[..name_end].to_ascii_lowercase();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-')
+        {
             continue;
         }
         let attrs = &inner[name_end..];
@@ -115,7 +160,10 @@ pub fn render(html: &str) -> Rendered {
             let rest = &html[i..];
             let lower = rest.to_ascii_lowercase();
             let end = lower.find(&close).map(|e| i + e).unwrap_or(bytes.len());
-            let after = html[end..].find('>').map(|e| end + e + 1).unwrap_or(bytes.len());
+            let after = html[end..]
+                .find('>')
+                .map(|e| end + e + 1)
+                .unwrap_or(bytes.len());
             i = after;
             text_start = i;
             continue;
@@ -189,7 +237,16 @@ pub fn collapse_ws(s: &str) -> String {
     let mut space = false;
     for c in s.chars() {
         let is_space = c.is_whitespace()
-            || matches!(c, '\u{00A0}' | '\u{034F}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}');
+            || matches!(
+                c,
+                '\u{00A0}'
+                    | '\u{034F}'
+                    | '\u{200B}'
+                    | '\u{200C}'
+                    | '\u{200D}'
+                    | '\u{FEFF}'
+                    | '\u{00AD}'
+            );
         if is_space {
             space = true;
         } else {
@@ -399,12 +456,25 @@ mod tests {
 
     #[test]
     fn entities() {
-        assert_eq!(decode_entities("I&#39;d &amp; &#x41; &bogus; &"), "I'd & A &bogus; &");
+        assert_eq!(
+            decode_entities("I&#39;d &amp; &#x41; &bogus; &"),
+            "I'd & A &bogus; &"
+        );
     }
 
     #[test]
     fn broken_html_does_not_panic() {
-        for s in ["<", "<a href=\"", "<<>>", "<p", "</", "<!--", "&#99999999;", "<a href=x>y", "é<é>"] {
+        for s in [
+            "<",
+            "<a href=\"",
+            "<<>>",
+            "<p",
+            "</",
+            "<!--",
+            "&#99999999;",
+            "<a href=x>y",
+            "é<é>",
+        ] {
             let _ = render(s);
         }
     }

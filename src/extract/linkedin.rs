@@ -87,7 +87,9 @@ pub fn template_kind(template: &str) -> TemplateKind {
     if t.contains("digest") || t.contains("accept") || t.contains("pymk") {
         return TemplateKind::Other;
     }
-    if (t.starts_with("invite_member") || t.starts_with("invite_guest") || t.starts_with("email_m2m_invite_single"))
+    if (t.starts_with("invite_member")
+        || t.starts_with("invite_guest")
+        || t.starts_with("email_m2m_invite_single"))
         && !t.contains("accept")
     {
         return TemplateKind::Invitation;
@@ -136,8 +138,19 @@ fn template_prefix(s: &str) -> Option<String> {
 /// Tracking parameters removed from links we keep (format notes section 7). `otpToken` is
 /// a one-time login token: removing it also keeps the digest from carrying a login link.
 const TRACKING_PARAMS: &[&str] = &[
-    "trk", "trkemail", "midtoken", "midsig", "lipi", "eid", "otptoken", "loid", "authtoken",
-    "authtype", "fr", "fe", "tracking",
+    "trk",
+    "trkemail",
+    "midtoken",
+    "midsig",
+    "lipi",
+    "eid",
+    "otptoken",
+    "loid",
+    "authtoken",
+    "authtype",
+    "fr",
+    "fe",
+    "tracking",
 ];
 
 /// Strips tracking parameters and fragments; keeps `invitationId`, `sharedKey`,
@@ -173,7 +186,8 @@ pub fn is_accept_url(url: &str) -> bool {
     let has_inv = p
         .query_pairs()
         .any(|(k, _)| k.eq_ignore_ascii_case("invitationId"));
-    (path.starts_with("/e/v2") && has_inv) || (path == "/blink" && p.query_pairs().any(|(k, _)| k == "msgID"))
+    (path.starts_with("/e/v2") && has_inv)
+        || (path == "/blink" && p.query_pairs().any(|(k, _)| k == "msgID"))
 }
 
 /// Invitation id from an accept or profile link: `invitationId=` (any case) or the
@@ -233,8 +247,14 @@ mod tests {
             templates_in_url("https://www.linkedin.com/e/v2?e=x&ek=invite_guest&sharedKey=a"),
             vec!["invite_guest"]
         );
-        assert_eq!(template_kind("second_guest_reminder_01"), TemplateKind::Reminder);
-        assert_eq!(template_kind("email_m2m_invite_reminder_02"), TemplateKind::Reminder);
+        assert_eq!(
+            template_kind("second_guest_reminder_01"),
+            TemplateKind::Reminder
+        );
+        assert_eq!(
+            template_kind("email_m2m_invite_reminder_02"),
+            TemplateKind::Reminder
+        );
         assert_eq!(template_kind("M2M_Invitation"), TemplateKind::Invitation);
         assert_eq!(template_kind("email_pymk_02"), TemplateKind::Other);
         assert_eq!(template_kind("accept_invite_04"), TemplateKind::Other);
@@ -245,19 +265,34 @@ mod tests {
         let u = "https://www.linkedin.com/comm/mynetwork/invite-accept/invitationId/7374744624839512064/sharedKey/d3amIZAR/?inviterVanityName=moe&midToken=A&trk=x&otpToken=SECRET";
         assert_eq!(invitation_id(u).as_deref(), Some("7374744624839512064"));
         let s = strip_tracking(u);
-        assert!(!s.contains("otpToken") && !s.contains("midToken") && s.contains("inviterVanityName"), "{s}");
+        assert!(
+            !s.contains("otpToken") && !s.contains("midToken") && s.contains("inviterVanityName"),
+            "{s}"
+        );
         assert!(is_accept_url(u));
         assert_eq!(
-            invitation_id("https://www.linkedin.com/e/v2?a=preRegInvite&invitationID=6118771169471578114").as_deref(),
+            invitation_id(
+                "https://www.linkedin.com/e/v2?a=preRegInvite&invitationID=6118771169471578114"
+            )
+            .as_deref(),
             Some("6118771169471578114")
         );
-        assert_eq!(invitation_id("https://evil.example/?invitationId=6118771169471578114"), None);
+        assert_eq!(
+            invitation_id("https://evil.example/?invitationId=6118771169471578114"),
+            None
+        );
     }
 
     #[test]
     fn hosts() {
-        assert_eq!(link_host("https://za.linkedin.com/comm/in/x"), LinkHost::LinkedIn);
-        assert_eq!(link_host("https://media.licdn.com/x.png"), LinkHost::LinkedIn);
+        assert_eq!(
+            link_host("https://za.linkedin.com/comm/in/x"),
+            LinkHost::LinkedIn
+        );
+        assert_eq!(
+            link_host("https://media.licdn.com/x.png"),
+            LinkHost::LinkedIn
+        );
         assert_eq!(
             link_host("http://linkedin.com.account-verify.example/x"),
             LinkHost::Foreign("linkedin.com.account-verify.example".into())

@@ -112,11 +112,19 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
         top_content_type: mail.ctype.mimetype.to_ascii_lowercase(),
         ..Message::default()
     };
-    msg.subject = mail.headers.get_first_value("Subject").map(|s| html::collapse_ws(&s));
+    msg.subject = mail
+        .headers
+        .get_first_value("Subject")
+        .map(|s| html::collapse_ws(&s));
     msg.message_id = mail
         .headers
         .get_first_value("Message-ID")
-        .map(|s| s.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        .map(|s| {
+            s.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
         .filter(|s| !s.is_empty());
     msg.raw_date = mail.headers.get_first_value("Date");
     msg.date = msg
@@ -138,11 +146,12 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
         msg.mercado_layout = h.contains("mercado-container") || h.contains("text-system-gray");
         let rendered = html::render(&h);
         msg.html_lines = rendered.lines;
-        msg.links.extend(rendered.links.into_iter().map(|l| BodyLink {
-            url: l.href,
-            label: l.text,
-            hidden: l.hidden,
-        }));
+        msg.links
+            .extend(rendered.links.into_iter().map(|l| BodyLink {
+                url: l.href,
+                label: l.text,
+                hidden: l.hidden,
+            }));
     }
     if let Some(t) = &msg.text {
         msg.links.extend(text_links(t));
@@ -183,7 +192,10 @@ fn parse_sender(h: &mailparse::MailHeader) -> Sender {
             let addr = v
                 .split(|c: char| c == '<' || c == '>' || c.is_whitespace())
                 .find(|t| t.contains('@'))
-                .map(|t| t.trim_matches(|c: char| c == '"' || c == ',').to_ascii_lowercase());
+                .map(|t| {
+                    t.trim_matches(|c: char| c == '"' || c == ',')
+                        .to_ascii_lowercase()
+                });
             Sender {
                 display_name: Some(html::collapse_ws(&v)).filter(|s| !s.is_empty()),
                 address: addr,
@@ -289,7 +301,13 @@ mod tests {
 
     #[test]
     fn garbage_is_error_or_message_never_panic() {
-        for raw in [&b""[..], b"\n\n", b"From: \xff\xfe\n\nbody", b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\n--", b"Subject: =?utf-8?B?####?=\n\nx"] {
+        for raw in [
+            &b""[..],
+            b"\n\n",
+            b"From: \xff\xfe\n\nbody",
+            b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\n--",
+            b"Subject: =?utf-8?B?####?=\n\nx",
+        ] {
             let _ = read(raw);
         }
     }

@@ -44,10 +44,19 @@ fn is_invitation_sender(addr: &str) -> bool {
 }
 
 pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
-    let verdict = auth::judge(&msg.header_all("authentication-results"), &opts.trusted_authserv_ids);
-    let mut signals = vec![format!("authenticity {}: {}", verdict.authenticity.as_str(), verdict.detail)];
+    let verdict = auth::judge(
+        &msg.header_all("authentication-results"),
+        &opts.trusted_authserv_ids,
+    );
+    let mut signals = vec![format!(
+        "authenticity {}: {}",
+        verdict.authenticity.as_str(),
+        verdict.detail
+    )];
     let sender_domain = msg.from.domain();
-    let sender_is_linkedin = sender_domain.as_deref().is_some_and(auth::is_linkedin_domain);
+    let sender_is_linkedin = sender_domain
+        .as_deref()
+        .is_some_and(auth::is_linkedin_domain);
 
     let foreign: Vec<String> = {
         let mut v: Vec<String> = msg
@@ -80,7 +89,10 @@ pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
                 sender_domain.as_deref().unwrap_or("unknown")
             ));
             if !foreign.is_empty() {
-                signals.push(format!("links to hosts outside LinkedIn: {}", foreign.join(", ")));
+                signals.push(format!(
+                    "links to hosts outside LinkedIn: {}",
+                    foreign.join(", ")
+                ));
             }
             Kind::Phishing
         }
@@ -116,7 +128,10 @@ fn genuine_kind(
     signals: &mut Vec<String>,
 ) -> Kind {
     if verdict.authenticity == Authenticity::Fail {
-        signals.push("sender claims linkedin.com but the trusted authentication result does not confirm it".into());
+        signals.push(
+            "sender claims linkedin.com but the trusted authentication result does not confirm it"
+                .into(),
+        );
         return Kind::Phishing;
     }
     // A DMARC or feedback report quotes other people's mail by design, so its links say
@@ -126,7 +141,10 @@ fn genuine_kind(
         // Without a provider's word, structure decides: genuine mail links only to
         // LinkedIn's hosts and carries a LinkedIn Message-ID.
         if !foreign.is_empty() && !is_report {
-            signals.push(format!("links to hosts outside LinkedIn: {}", foreign.join(", ")));
+            signals.push(format!(
+                "links to hosts outside LinkedIn: {}",
+                foreign.join(", ")
+            ));
             return Kind::Phishing;
         }
         if let Some(mid) = &msg.message_id {
@@ -153,7 +171,10 @@ fn genuine_kind(
                 signals.push(format!("reminder template `{t}`"));
                 return Kind::Reminder;
             }
-            TemplateKind::Other if msg.header("x-linkedin-template").is_some() || !is_invitation_sender(from_addr) => {
+            TemplateKind::Other
+                if msg.header("x-linkedin-template").is_some()
+                    || !is_invitation_sender(from_addr) =>
+            {
                 signals.push(format!("LinkedIn template `{t}` is not an invitation"));
                 return Kind::OtherLinkedin;
             }
@@ -165,12 +186,22 @@ fn genuine_kind(
     let has_accept = msg.links.iter().any(|l| linkedin::is_accept_url(&l.url));
     let reminder_words = contains_any(
         &body,
-        &["this is a reminder", "how would you like to respond", "is awaiting your response", "is waiting for your response"],
+        &[
+            "this is a reminder",
+            "how would you like to respond",
+            "is awaiting your response",
+            "is waiting for your response",
+        ],
     ) || msg.subject.as_deref().is_some_and(|s| {
         let s = s.to_lowercase();
-        s.contains("awaiting your response") || s.contains("waiting for your response") || s.contains("reminder")
+        s.contains("awaiting your response")
+            || s.contains("waiting for your response")
+            || s.contains("reminder")
     });
-    let accepted_notice = contains_any(&body, &["has accepted your invitation", "accepted your invitation"]);
+    let accepted_notice = contains_any(
+        &body,
+        &["has accepted your invitation", "accepted your invitation"],
+    );
     if accepted_notice {
         signals.push("accepted-invitation notice".into());
         return Kind::OtherLinkedin;
@@ -185,7 +216,9 @@ fn genuine_kind(
         return Kind::Invitation;
     }
     if is_invitation_sender(from_addr)
-        && (would_like || defaults_in_body(msg) || contains_any(&body, &["you received an invitation to connect"]))
+        && (would_like
+            || defaults_in_body(msg)
+            || contains_any(&body, &["you received an invitation to connect"]))
     {
         signals.push("invitation wording from LinkedIn's invitation sender".into());
         return Kind::Invitation;
@@ -198,7 +231,11 @@ fn defaults_in_body(msg: &Message) -> bool {
     let lines = msg
         .text
         .as_deref()
-        .map(|t| t.lines().map(|l| html::decode_entities(l)).collect::<Vec<_>>())
+        .map(|t| {
+            t.lines()
+                .map(html::decode_entities)
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     lines
         .iter()
@@ -207,7 +244,11 @@ fn defaults_in_body(msg: &Message) -> bool {
 }
 
 fn body_sample(msg: &Message) -> String {
-    let mut s = msg.text.as_deref().map(html::decode_entities).unwrap_or_default();
+    let mut s = msg
+        .text
+        .as_deref()
+        .map(html::decode_entities)
+        .unwrap_or_default();
     for l in &msg.html_lines {
         s.push('\n');
         s.push_str(l);
@@ -242,7 +283,11 @@ fn claims_linkedin(msg: &Message, template: Option<&str>) -> Option<String> {
             }
         }
     }
-    if msg.headers.iter().any(|(n, _)| n.starts_with("x-linkedin-")) {
+    if msg
+        .headers
+        .iter()
+        .any(|(n, _)| n.starts_with("x-linkedin-"))
+    {
         return Some("X-LinkedIn-* headers".into());
     }
     if let Some(t) = template {
@@ -264,8 +309,13 @@ pub fn is_lookalike(domain: &str) -> bool {
         return false;
     }
     d.split('.').any(|label| {
-        let squashed: String = label.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        squashed.contains("linkedin") || squashed.contains("linkdin") || edit_distance(&squashed, "linkedin") <= 2
+        let squashed: String = label
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        squashed.contains("linkedin")
+            || squashed.contains("linkdin")
+            || edit_distance(&squashed, "linkedin") <= 2
     })
 }
 
@@ -290,8 +340,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// A colleague forwarding or replying to LinkedIn mail: the subject prefix or the
 /// forwarded-message separator of common clients.
 fn is_forward(msg: &Message) -> bool {
-    let subject = msg.subject.as_deref().unwrap_or("").trim_start().to_lowercase();
-    let prefixes = ["fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "i:", "vs:", "re:", "aw:", "antw:"];
+    let subject = msg
+        .subject
+        .as_deref()
+        .unwrap_or("")
+        .trim_start()
+        .to_lowercase();
+    let prefixes = [
+        "fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "i:", "vs:", "re:", "aw:", "antw:",
+    ];
     if prefixes.iter().any(|p| subject.starts_with(p)) {
         return true;
     }
@@ -315,10 +372,23 @@ mod tests {
 
     #[test]
     fn lookalikes() {
-        for d in ["linnkedin.com", "linkedln.com", "lindkedin.com", "linkedin-security.net", "mail.linkedin-invitations.com", "linkedin.com.evil.example"] {
+        for d in [
+            "linnkedin.com",
+            "linkedln.com",
+            "lindkedin.com",
+            "linkedin-security.net",
+            "mail.linkedin-invitations.com",
+            "linkedin.com.evil.example",
+        ] {
             assert!(is_lookalike(d), "{d}");
         }
-        for d in ["linkedin.com", "bounce.linkedin.com", "example.com", "linking.org", "gmail.com"] {
+        for d in [
+            "linkedin.com",
+            "bounce.linkedin.com",
+            "example.com",
+            "linking.org",
+            "gmail.com",
+        ] {
             assert!(!is_lookalike(d), "{d}");
         }
     }

@@ -10,7 +10,9 @@
 pub mod note;
 
 use crate::config::{Filter, FilterEffect, NoteCueConfig, ScoringConfig};
-use crate::model::{Authenticity, Classified, InvitationData, Judgement, Kind, NoteStatus, Reason, Verdict};
+use crate::model::{
+    Authenticity, Classified, InvitationData, Judgement, Kind, NoteStatus, Reason, Verdict,
+};
 
 /// Built-in rule weights. Kept together so README and `explain` agree with the code.
 pub mod weights {
@@ -137,7 +139,11 @@ fn judge_invitation(c: &Classified, inv: &InvitationData, rules: Rules) -> Judge
             weights::MANY_MUTUAL,
             format!("{n} connections in common"),
         )),
-        Some(0) => reasons.push(reason("mutual.none", weights::NO_MUTUAL, "no connections in common")),
+        Some(0) => reasons.push(reason(
+            "mutual.none",
+            weights::NO_MUTUAL,
+            "no connections in common",
+        )),
         Some(n) => reasons.push(reason(
             "mutual.some",
             weights::SOME_MUTUAL,
@@ -147,17 +153,22 @@ fn judge_invitation(c: &Classified, inv: &InvitationData, rules: Rules) -> Judge
     }
 
     if let Some(m) = note::has_markup(&inv.inviter.name) {
-        reasons.push(reason("profile.markup_name", weights::MARKUP, format!("name contains HTML markup ({})", truncate(&m, 30))));
+        reasons.push(reason(
+            "profile.markup_name",
+            weights::MARKUP,
+            format!("name contains HTML markup ({})", truncate(&m, 30)),
+        ));
     }
     // Guest invitations (to addresses without a LinkedIn account) never show a headline,
     // so its absence only counts in member layouts.
-    let shows_headline = !inv
-        .template
-        .as_deref()
-        .is_some_and(|t| t.contains("guest"));
+    let shows_headline = !inv.template.as_deref().is_some_and(|t| t.contains("guest"));
     match inv.inviter.headline.as_deref().map(str::trim) {
         None | Some("") if !shows_headline => {}
-        None | Some("") => reasons.push(reason("profile.no_headline", weights::NO_HEADLINE, "no headline")),
+        None | Some("") => reasons.push(reason(
+            "profile.no_headline",
+            weights::NO_HEADLINE,
+            "no headline",
+        )),
         Some(h) if note::is_generic_headline(h) => reasons.push(reason(
             "profile.generic_headline",
             weights::GENERIC_HEADLINE,
@@ -167,7 +178,11 @@ fn judge_invitation(c: &Classified, inv: &InvitationData, rules: Rules) -> Judge
     }
 
     if c.kind == Kind::Reminder {
-        reasons.push(reason("reminder", 0.0, "LinkedIn sent a reminder: this invitation is still pending"));
+        reasons.push(reason(
+            "reminder",
+            0.0,
+            "LinkedIn sent a reminder: this invitation is still pending",
+        ));
     }
     if c.authenticity == Authenticity::None {
         reasons.push(reason(
@@ -229,7 +244,12 @@ fn filter_matches(f: &Filter, inv: &InvitationData) -> bool {
     re_ok(&f.name_re, Some(inv.inviter.name.as_str()))
         && re_ok(&f.headline, inv.inviter.headline.as_deref())
         && re_ok(&f.location, inv.inviter.location.as_deref())
-        && re_ok(&f.note, inv.note.as_deref().filter(|_| inv.note_status == NoteStatus::Present))
+        && re_ok(
+            &f.note,
+            inv.note
+                .as_deref()
+                .filter(|_| inv.note_status == NoteStatus::Present),
+        )
         && f.min_mutual_connections
             .is_none_or(|min| inv.mutual_connections.is_some_and(|n| n >= min))
         && f.has_note
@@ -255,7 +275,12 @@ mod tests {
     use super::*;
     use crate::model::Inviter;
 
-    fn inv(note: Option<&str>, status: NoteStatus, mutual: Option<u32>, headline: Option<&str>) -> Classified {
+    fn inv(
+        note: Option<&str>,
+        status: NoteStatus,
+        mutual: Option<u32>,
+        headline: Option<&str>,
+    ) -> Classified {
         Classified {
             kind: Kind::Invitation,
             authenticity: Authenticity::Pass,
@@ -283,7 +308,11 @@ mod tests {
     }
 
     fn rules<'a>(s: &'a ScoringConfig, f: &'a [Filter], c: &'a NoteCueConfig) -> Rules<'a> {
-        Rules { scoring: s, filters: f, cues: c }
+        Rules {
+            scoring: s,
+            filters: f,
+            cues: c,
+        }
     }
 
     #[test]
@@ -291,13 +320,33 @@ mod tests {
         let s = ScoringConfig::default();
         let c = NoteCueConfig::default();
         let r = rules(&s, &[], &c);
-        let good = inv(Some("We met at the Rust meetup in Lyon; I'd love to stay in touch."), NoteStatus::Present, Some(3), Some("Engineer at Example"));
+        let good = inv(
+            Some("We met at the Rust meetup in Lyon; I'd love to stay in touch."),
+            NoteStatus::Present,
+            Some(3),
+            Some("Engineer at Example"),
+        );
         assert_eq!(judge(&good, r).unwrap().verdict, Verdict::Accept);
-        let none = inv(None, NoteStatus::Absent, Some(2), Some("Engineer at Example"));
+        let none = inv(
+            None,
+            NoteStatus::Absent,
+            Some(2),
+            Some("Engineer at Example"),
+        );
         assert_eq!(judge(&none, r).unwrap().verdict, Verdict::Ignore);
-        let many = inv(None, NoteStatus::Absent, Some(25), Some("Engineer at Example"));
+        let many = inv(
+            None,
+            NoteStatus::Absent,
+            Some(25),
+            Some("Engineer at Example"),
+        );
         assert_eq!(judge(&many, r).unwrap().verdict, Verdict::Review);
-        let pitch = inv(Some("I help companies like yours scale revenue. Book a quick call?"), NoteStatus::Present, Some(0), Some("Entrepreneur | Investor"));
+        let pitch = inv(
+            Some("I help companies like yours scale revenue. Book a quick call?"),
+            NoteStatus::Present,
+            Some(0),
+            Some("Entrepreneur | Investor"),
+        );
         assert_eq!(judge(&pitch, r).unwrap().verdict, Verdict::Ignore);
     }
 
@@ -329,12 +378,23 @@ mod tests {
                 effect: FilterEffect::Verdict(Verdict::Accept),
             },
         ];
-        let acme = inv(Some("hello"), NoteStatus::Present, None, Some("Engineer at ACME"));
+        let acme = inv(
+            Some("hello"),
+            NoteStatus::Present,
+            None,
+            Some("Engineer at ACME"),
+        );
         let j = judge(&acme, rules(&s, &f, &c)).unwrap();
         assert_eq!(j.verdict, Verdict::Accept);
-        assert!(j.reasons.iter().any(|r| r.rule == "filter:Acme" && r.weight == 5.0));
+        assert!(j
+            .reasons
+            .iter()
+            .any(|r| r.rule == "filter:Acme" && r.weight == 5.0));
         let mut phish = inv(None, NoteStatus::Absent, None, None);
         phish.kind = Kind::Phishing;
-        assert_eq!(judge(&phish, rules(&s, &f, &c)).unwrap().verdict, Verdict::Suspicious);
+        assert_eq!(
+            judge(&phish, rules(&s, &f, &c)).unwrap().verdict,
+            Verdict::Suspicious
+        );
     }
 }

@@ -132,8 +132,10 @@ static ELSEWHERE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     ])
 });
 
-static LINK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|io|net|co|xyz|app)/\S*").expect("static regex"));
+static LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:com|io|net|co|xyz|app)/\S*")
+        .expect("static regex")
+});
 
 fn first_match(res: &[Regex], extra: &[Regex], text: &str) -> Option<String> {
     res.iter()
@@ -194,12 +196,17 @@ mod tests {
             "Hi Alex, we met at RustConf after your talk on async IO. I'd love to stay in touch and compare notes on tokio.",
             &ExtraCues::default(),
         );
-        assert!(c.context.is_some() && c.objective.is_some() && c.pitch.is_none() && c.money.is_none());
+        assert!(
+            c.context.is_some() && c.objective.is_some() && c.pitch.is_none() && c.money.is_none()
+        );
     }
 
     #[test]
     fn pitch_and_money() {
-        let c = analyse("I help companies like yours scale revenue 3x. Book a quick call: calendly.com/x", &ExtraCues::default());
+        let c = analyse(
+            "I help companies like yours scale revenue 3x. Book a quick call: calendly.com/x",
+            &ExtraCues::default(),
+        );
         assert!(c.pitch.is_some() && c.link.is_some());
         let c = analyse("Join my crypto trading platform, guaranteed returns of 30% ROI weekly. Message me on WhatsApp", &ExtraCues::default());
         assert!(c.money.is_some() && c.contact_elsewhere.is_some());

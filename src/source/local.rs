@@ -129,7 +129,13 @@ pub fn split_mbox(raw: &[u8]) -> Vec<Vec<u8>> {
             prev_blank = false;
             continue;
         }
-        let body_line = if line.starts_with(b">") && line.iter().skip_while(|b| **b == b'>').take(5).eq(b"From ".iter()) {
+        let body_line = if line.starts_with(b">")
+            && line
+                .iter()
+                .skip_while(|b| **b == b'>')
+                .take(5)
+                .eq(b"From ".iter())
+        {
             &line[1..]
         } else {
             line
