@@ -231,11 +231,7 @@ fn defaults_in_body(msg: &Message) -> bool {
     let lines = msg
         .text
         .as_deref()
-        .map(|t| {
-            t.lines()
-                .map(html::decode_entities)
-                .collect::<Vec<_>>()
-        })
+        .map(|t| t.lines().map(html::decode_entities).collect::<Vec<_>>())
         .unwrap_or_default();
     lines
         .iter()
