@@ -154,8 +154,15 @@ fn entry(h: &mut String, item: &DigestItem, verdict: Verdict) {
     if accept.is_some() || profile.is_some() {
         h.push_str("<div style=\"margin-top:12px;\">");
         if let Some(a) = accept {
+            // A filled button only where we recommend accepting; elsewhere it is offered
+            // but not pushed.
+            let style = if verdict == Verdict::Accept {
+                "background:#0a66c2;color:#ffffff;padding:7px 16px;"
+            } else {
+                "color:#0a66c2;border:1px solid #0a66c2;padding:6px 15px;"
+            };
             h.push_str(&format!(
-                "<a href=\"{}\" style=\"display:inline-block;background:#0a66c2;color:#ffffff;text-decoration:none;font-weight:600;font-size:14px;padding:7px 16px;border-radius:16px;margin:0 8px 4px 0;\">Accept</a>",
+                "<a href=\"{}\" style=\"display:inline-block;{style}text-decoration:none;font-weight:600;font-size:14px;border-radius:16px;margin:0 8px 4px 0;\">Accept</a>",
                 esc(a)
             ));
         }
