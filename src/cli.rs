@@ -194,7 +194,7 @@ pub enum PreviewFormat {
 pub enum ConfigCommand {
     /// Check a config file: every error as FILE:LINE:COL: key.path: what is wrong (exit 78).
     #[command(
-        after_help = "Examples:\n  invite-digest config check config/invite-digest.example.toml\n  invite-digest config check   # the default config location"
+        after_help = "Examples:\n  invite-digest config check config/invite-digest.example.toml\n  invite-digest config check   # the default config location\n  invite-digest config check --connect /etc/invite-digest/config.toml   # also log in"
     )]
     Check(CheckArgs),
 }
@@ -204,6 +204,10 @@ pub struct CheckArgs {
     /// The file to check (default: the usual config location).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Also log in to every IMAP account (and open its mailboxes) and to the SMTP server,
+    /// and report each. Exits 69 or 75 when one fails.
+    #[arg(long)]
+    pub connect: bool,
 }
 
 /// Entry point used by `main.rs`.
@@ -409,12 +413,16 @@ fn cmd_preview(a: PreviewArgs) -> Result<(), CliError> {
 fn cmd_config_check(a: CheckArgs) -> Result<(), CliError> {
     let path = a.file.unwrap_or_else(default_config_path);
     match crate::config::check(&path) {
-        Ok((_, warnings)) => {
+        Ok((cfg, warnings)) => {
             for w in warnings {
                 eprintln!("warning: {w}");
             }
             println!("{}: ok", path.display());
-            Ok(())
+            if a.connect {
+                check_connections(&cfg)
+            } else {
+                Ok(())
+            }
         }
         Err(e) => {
             // The rendered error already has one FILE:LINE:COL line per problem.
@@ -425,6 +433,58 @@ fn cmd_config_check(a: CheckArgs) -> Result<(), CliError> {
                 format!("{}: configuration is invalid", path.display()),
             ))
         }
+    }
+}
+
+/// `config check --connect`: logs in everywhere, one line per account and for SMTP.
+fn check_connections(cfg: &Config) -> Result<(), CliError> {
+    let mut worst = exit::OK;
+    let mut note = |transient: bool| {
+        let code = if transient {
+            exit::TEMPFAIL
+        } else {
+            exit::UNAVAILABLE
+        };
+        if worst != exit::UNAVAILABLE {
+            worst = code;
+        }
+    };
+    for acct in &cfg.accounts {
+        let mut src = crate::source::imap::ImapSource::new(acct.clone());
+        let result = src.connect().and_then(|()| {
+            let mut counts = Vec::new();
+            for m in &acct.mailboxes {
+                let st = src.examine(m)?;
+                counts.push(format!("{m} ({} messages)", st.exists));
+            }
+            Ok(counts)
+        });
+        src.logout();
+        match result {
+            Ok(counts) => println!("account \"{}\": ok: {}", acct.name, counts.join(", ")),
+            Err(e) => {
+                println!("account \"{}\": FAILED: {}", acct.name, chain(&e));
+                note(e.is_transient());
+            }
+        }
+    }
+    if let Some(smtp) = &cfg.smtp {
+        let rt = runtime()?;
+        match rt.block_on(crate::send::check_login(smtp)) {
+            Ok(()) => println!("smtp {}:{}: ok", smtp.host, smtp.port),
+            Err(e) => {
+                println!("smtp {}:{}: FAILED: {}", smtp.host, smtp.port, chain(&e));
+                note(e.is_transient());
+            }
+        }
+    }
+    if worst == exit::OK {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            worst,
+            "some servers could not be reached or refused the login",
+        ))
     }
 }
 

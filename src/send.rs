@@ -107,6 +107,34 @@ fn load_ca(path: &Path) -> Result<Certificate, SendError> {
     })
 }
 
+/// Resolves the login for the configured auth method (blocking on a password or token
+/// command, hence the blocking thread). None when no login is configured.
+async fn credentials(cfg: &SmtpConfig) -> Result<Option<(Credentials, Vec<Mechanism>)>, SendError> {
+    let (Some(user), Some(auth)) = (&cfg.username, &cfg.auth) else {
+        return Ok(None);
+    };
+    let auth = auth.clone();
+    let (secret, mechanisms) = tokio::task::spawn_blocking(move || match auth {
+        AuthMethod::Password(src) => src
+            .resolve()
+            .map(|s| (s, vec![Mechanism::Plain, Mechanism::Login])),
+        AuthMethod::OAuth2 { token_command } => {
+            crate::config::secret::run_secret_command(&token_command)
+                .map(|s| (s, vec![Mechanism::Xoauth2]))
+        }
+    })
+    .await
+    .map_err(|e| SendError::Transient {
+        host: cfg.host.clone(),
+        port: cfg.port,
+        detail: format!("credential task failed: {e}"),
+    })??;
+    Ok(Some((
+        Credentials::new(user.clone(), secret.expose_secret().to_string()),
+        mechanisms,
+    )))
+}
+
 /// Sends `raw` to the envelope's recipients. The whole dialogue is bounded by
 /// `cfg.timeout`, because lettre's own timeout covers only connecting and single reads.
 /// Secrets are resolved here (blocking on a command if configured) and never logged.
@@ -124,29 +152,8 @@ pub async fn send(cfg: &SmtpConfig, envelope: &Envelope, raw: &[u8]) -> Result<(
         TlsMode::Starttls => b.tls(Tls::Required(tls_parameters(cfg)?)),
         TlsMode::Plain => b.tls(Tls::None),
     };
-    if let (Some(user), Some(auth)) = (&cfg.username, &cfg.auth) {
-        let auth = auth.clone();
-        let (secret, mechanisms) = tokio::task::spawn_blocking(move || match auth {
-            AuthMethod::Password(src) => src
-                .resolve()
-                .map(|s| (s, vec![Mechanism::Plain, Mechanism::Login])),
-            AuthMethod::OAuth2 { token_command } => {
-                crate::config::secret::run_secret_command(&token_command)
-                    .map(|s| (s, vec![Mechanism::Xoauth2]))
-            }
-        })
-        .await
-        .map_err(|e| SendError::Transient {
-            host: cfg.host.clone(),
-            port: cfg.port,
-            detail: format!("credential task failed: {e}"),
-        })??;
-        b = b
-            .credentials(Credentials::new(
-                user.clone(),
-                secret.expose_secret().to_string(),
-            ))
-            .authentication(mechanisms);
+    if let Some((creds, mechanisms)) = credentials(cfg).await? {
+        b = b.credentials(creds).authentication(mechanisms);
     }
     let transport = b.build();
     let secs = cfg.timeout.as_secs().max(1);
@@ -175,5 +182,66 @@ pub async fn send(cfg: &SmtpConfig, envelope: &Envelope, raw: &[u8]) -> Result<(
                 })
             }
         }
+    }
+}
+
+/// Connects, negotiates TLS and logs in, then says goodbye: what `config check --connect`
+/// uses to prove the SMTP settings work without sending anything.
+pub async fn check_login(cfg: &SmtpConfig) -> Result<(), SendError> {
+    use lettre::transport::smtp::client::AsyncSmtpConnection;
+    use lettre::transport::smtp::extension::ClientId;
+    if cfg.tls == TlsMode::Plain && !is_loopback_host(&cfg.host) {
+        return Err(SendError::PlaintextRefused {
+            host: cfg.host.clone(),
+        });
+    }
+    let transient = |detail: String| SendError::Transient {
+        host: cfg.host.clone(),
+        port: cfg.port,
+        detail,
+    };
+    let tls = match cfg.tls {
+        TlsMode::Implicit => Some(tls_parameters(cfg)?),
+        _ => None,
+    };
+    let fut = async {
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (cfg.host.as_str(), cfg.port),
+            Some(cfg.timeout),
+            &ClientId::default(),
+            tls,
+            None,
+        )
+        .await
+        .map_err(|e| transient(crate::error_chain(&e)))?;
+        if cfg.tls == TlsMode::Starttls {
+            conn.starttls(tls_parameters(cfg)?, &ClientId::default())
+                .await
+                .map_err(|e| transient(crate::error_chain(&e)))?;
+        }
+        if let Some((creds, mechanisms)) = credentials(cfg).await? {
+            conn.auth(&mechanisms, &creds).await.map_err(|e| {
+                let detail = crate::error_chain(&e);
+                if e.is_permanent() {
+                    SendError::Permanent {
+                        host: cfg.host.clone(),
+                        port: cfg.port,
+                        detail,
+                    }
+                } else {
+                    transient(detail)
+                }
+            })?;
+        }
+        let _ = conn.quit().await;
+        Ok(())
+    };
+    match tokio::time::timeout(cfg.timeout + Duration::from_secs(5), fut).await {
+        Ok(r) => r,
+        Err(_) => Err(SendError::Timeout {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            secs: cfg.timeout.as_secs().max(1),
+        }),
     }
 }
