@@ -662,9 +662,17 @@ fn cmd_digest(a: DigestArgs) -> Result<(), CliError> {
     }
     cfg.require_sending()
         .map_err(|e| CliError::new(exit::CONFIG, chain(&e)))?;
-    let prepared = crate::deliver::prepare(&cfg, &mut store, now, crate::deliver::WhenEmpty::Send)
+    let when_empty = if cfg.digest.send_empty {
+        crate::deliver::WhenEmpty::Send
+    } else {
+        crate::deliver::WhenEmpty::Skip
+    };
+    let prepared = crate::deliver::prepare(&cfg, &mut store, now, when_empty)
         .map_err(|e| CliError::new(exit::IOERR, chain(&e)))?;
-    let Some(p) = prepared else { return Ok(()) };
+    let Some(p) = prepared else {
+        println!("nothing new since the last digest: nothing sent (set send_empty = true to send anyway)");
+        return Ok(());
+    };
     let rt = runtime()?;
     rt.block_on(crate::deliver::send_prepared(
         &cfg,

@@ -151,7 +151,8 @@ pub struct DigestConfig {
     pub send_empty: bool,
     /// Send a short "all quiet" note once a week when nothing new arrived.
     pub weekly_all_quiet: bool,
-    /// Subject template; `{accept}`, `{review}`, `{ignore}`, `{suspicious}`, `{total}`, `{date}`.
+    /// Subject template; `{accept}`, `{review}`, `{ignore}`, `{suspicious}`, `{total}`,
+    /// `{date}`, `{summary}`.
     pub subject: String,
 }
 

@@ -32,9 +32,9 @@ use crate::schedule::{self, Schedule};
 
 /// The schedule used when `[digest]` has none: every day at 08:00.
 pub const DEFAULT_SCHEDULE: &str = "0 8 * * *";
-/// The subject used when `[digest]` has none.
-pub const DEFAULT_SUBJECT: &str =
-    "LinkedIn invitations: {accept} to accept, {review} to review, {ignore} to ignore — {date}";
+/// The subject used when `[digest]` has none. `{summary}` leaves out zero counts:
+/// "LinkedIn invitations: 2 to accept, 5 to ignore — 27 Nov".
+pub const DEFAULT_SUBJECT: &str = "LinkedIn invitations: {summary} — {date}";
 /// Placeholders the digest fills in a subject.
 pub const SUBJECT_PLACEHOLDERS: &[&str] = &[
     "accept",
