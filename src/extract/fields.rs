@@ -419,10 +419,10 @@ fn pick_profile<'a>(links: &[&'a BodyLink], name: Option<&str>) -> Option<&'a Bo
         linkedin::link_host(&l.url) == linkedin::LinkHost::LinkedIn
             && (lab.contains("profile") || lab.contains("profil") || lab.contains("perfil"))
     });
-    let by_name = links.iter().find(|l| {
-        linkedin::is_profile_url(&l.url)
-            && name_key.is_some()
-            && key(&l.label) == *name_key.as_ref().unwrap_or(&String::new())
+    let by_name = name_key.as_ref().and_then(|nk| {
+        links
+            .iter()
+            .find(|l| linkedin::is_profile_url(&l.url) && key(&l.label) == *nk)
     });
     by_name
         .or(by_label)
