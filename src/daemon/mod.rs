@@ -252,36 +252,70 @@ fn extract_options(cfg: &Config) -> extract::Options {
 
 /// Connects if needed and polls all mailboxes once. On failure the session is dropped so
 /// the next attempt reconnects, and the problem is recorded for the next digest.
+///
+/// A session kept open since the previous poll may have gone stale in between (the server
+/// dropped an idle client, restarted, or lost track of a mailbox that was recreated under
+/// it: Dovecot then answers `NO [SERVERBUG]`). So when a poll on a reused session fails, it
+/// is retried once on a fresh connection, and only that result counts. A poll that
+/// connected afresh is not retried: its failure is the server's answer.
 pub fn poll_once(
     src: &mut ImapSource,
     account: &AccountConfig,
     state_dir: &Path,
     opts: &extract::Options,
 ) -> Result<PollSummary, PollError> {
-    let result = (|| {
+    let attempt = |src: &mut ImapSource| {
         if !src.is_connected() {
             src.connect()?;
         }
         let mut store = Store::open(state_dir)?;
         pipeline::poll_account(src, account, &mut store, opts, now_unix())
-    })();
+    };
+    let reused = src.is_connected();
+    let mut result = attempt(src);
+    if reused {
+        if let Err(PollError::Source(e)) = &result {
+            info!(
+                account = %account.name,
+                "the open session failed ({}); retrying on a new connection",
+                crate::error_chain(e)
+            );
+            src.logout();
+            result = attempt(src);
+        }
+    }
     if let Err(e) = &result {
         src.logout();
         if let Ok(mut store) = Store::open(state_dir) {
-            let kind = match e {
-                PollError::Source(s) if !s.is_transient() => "login_failed",
-                PollError::Source(_) => "server_unreachable",
-                PollError::Store(_) => "state_store_error",
-            };
             let _ = store.record_problem(&Problem {
                 at: now_unix(),
                 account: Some(account.name.clone()),
-                kind: kind.to_string(),
+                kind: problem_kind(e).to_string(),
                 detail: crate::error_chain(e),
             });
         }
     }
     result
+}
+
+/// The digest footer groups problems by this and shows it ("login failed", ...), so it says
+/// what kind of failure it was: a TLS or mailbox error is not a failed login.
+fn problem_kind(e: &PollError) -> &'static str {
+    use crate::source::imap::SourceError;
+    match e {
+        PollError::Source(s) => match s {
+            SourceError::Auth { .. } | SourceError::Secret { .. } => "login_failed",
+            SourceError::Tls { .. } => "tls_failed",
+            SourceError::Mailbox { .. } => "mailbox_error",
+            SourceError::Connect { .. }
+            | SourceError::Timeout { .. }
+            | SourceError::Io { .. }
+            | SourceError::NotConnected { .. } => "server_unreachable",
+            SourceError::Protocol { .. } => "server_error",
+            SourceError::PlaintextRefused { .. } | SourceError::Unsupported { .. } => "poll_failed",
+        },
+        PollError::Store(_) => "state_store_error",
+    }
 }
 
 async fn account_loop(
