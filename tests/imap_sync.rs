@@ -1,0 +1,747 @@
+//! IMAP integration tests against a real Dovecot (tests/support/rig.rs): mail appended over
+//! IMAP is found, classified and stored exactly once; polls are incremental and cheap; the
+//! source survives UIDVALIDITY changes, outages and wrong passwords, verifies TLS, stays
+//! read-only unless asked, applies `after_processing` idempotently, and never leaks the
+//! password, whichever secret source supplies it.
+//!
+//! Every test starts its own rig (throw-away Dovecot on free ports), so they run in
+//! parallel. A rig that cannot start fails the test; nothing is skipped.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use invite_digest::config::{AccountConfig, Config};
+use invite_digest::daemon::poll_once;
+use invite_digest::extract;
+use invite_digest::model::Kind;
+use invite_digest::pipeline::{PollError, PollSummary};
+use invite_digest::source::imap::{ImapSource, SourceError};
+use invite_digest::store::{Store, StoredItem};
+use support::rig::MailRig;
+
+const BIN: &str = env!("CARGO_BIN_EXE_invite-digest");
+/// Dovecot's hierarchy separator is `.`.
+const MOVE_FOLDER: &str = "LinkedIn.Invitations";
+
+// ---- fixtures ------------------------------------------------------------------------------
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The synthetic fixture whose file name starts with `prefix` (e.g. "001").
+fn synthetic(prefix: &str) -> Vec<u8> {
+    let dir = fixtures_dir().join("synthetic");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with(&format!("{prefix}-")) && n.ends_with(".eml")
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "fixture {prefix}: {found:?}");
+    std::fs::read(found.pop().unwrap()).unwrap()
+}
+
+/// Every message of tests/fixtures/corpus/negatives (not LinkedIn), by file name.
+fn negatives() -> Vec<(String, Vec<u8>)> {
+    let dir = fixtures_dir().join("corpus/negatives");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 5, "negatives: {}", out.len());
+    out
+}
+
+/// The invitation ID LinkedIn gave a fixture, as the extractor reads it.
+fn invitation_id(raw: &[u8]) -> String {
+    let c = extract::classify(raw, &opts()).unwrap();
+    c.invitation
+        .and_then(|i| i.invitation_id)
+        .expect("fixture has an invitation id")
+}
+
+// ---- configuration -------------------------------------------------------------------------
+
+/// One test's world: a rig, a state directory and a directory for secrets and configs.
+struct World {
+    rig: MailRig,
+    state: tempfile::TempDir,
+    files: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            rig: MailRig::start(),
+            state: tempfile::tempdir().unwrap(),
+            files: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// Writes `content` to a file in the world's file directory and returns its path.
+    fn file(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.files.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    /// `[[accounts]]` for `user` over implicit TLS with the rig's CA, password from a file.
+    /// `extra` is appended inside the section (more keys, or sub-tables at the end).
+    fn account(&self, name: &str, user: &str, password: &str, extra: &str) -> String {
+        let pw = self.file(&format!("{name}.pw"), &format!("{password}\n"));
+        format!(
+            r#"
+[[accounts]]
+name = "{name}"
+host = "127.0.0.1"
+port = {port}
+tls = "implicit"
+username = "{user}"
+password_file = "{pw}"
+ca_file = "{ca}"
+timeout = "10s"
+{extra}
+"#,
+            port = self.rig.imaps_port(),
+            pw = pw.display(),
+            ca = self.rig.ca_file().display(),
+        )
+    }
+
+    /// A whole config: the accounts plus `[state]`.
+    fn config_text(&self, accounts: &str) -> String {
+        format!(
+            "{accounts}\n[state]\ndir = \"{}\"\n",
+            self.state_dir().display()
+        )
+    }
+
+    fn config(&self, accounts: &str) -> Config {
+        let text = self.config_text(accounts);
+        Config::from_str(&text, None).unwrap_or_else(|e| panic!("{e}\n--- config ---\n{text}"))
+    }
+
+    /// The single account of a config made of `accounts`.
+    fn only_account(&self, accounts: &str) -> AccountConfig {
+        let cfg = self.config(accounts);
+        assert_eq!(cfg.accounts.len(), 1);
+        cfg.accounts[0].clone()
+    }
+
+    /// alice's account, named "alice-acct".
+    fn alice(&self, extra: &str) -> AccountConfig {
+        self.only_account(&self.account("alice-acct", "alice", "alicepw", extra))
+    }
+
+    fn poll(
+        &self,
+        src: &mut ImapSource,
+        account: &AccountConfig,
+    ) -> Result<PollSummary, PollError> {
+        poll_once(src, account, self.state_dir(), &opts())
+    }
+
+    fn poll_ok(&self, src: &mut ImapSource, account: &AccountConfig) -> PollSummary {
+        self.poll(src, account).unwrap_or_else(|e| {
+            panic!(
+                "poll failed: {}\n--- dovecot log ---\n{}",
+                invite_digest::error_chain(&e),
+                tail(&self.rig.dovecot_log(), 30)
+            )
+        })
+    }
+
+    fn store(&self) -> Store {
+        Store::open(self.state_dir()).unwrap()
+    }
+
+    fn pending(&self) -> Vec<StoredItem> {
+        self.store().pending_items().unwrap()
+    }
+
+    /// Writes the config to a file and runs the binary with `args` plus `--config FILE`.
+    fn run_bin(&self, config_text: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let path = self.file("config.toml", config_text);
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--config").arg(&path);
+        // A clean logging environment unless the test asks for one.
+        cmd.env_remove("RUST_LOG")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("INVITE_DIGEST_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run invite-digest")
+    }
+}
+
+fn opts() -> extract::Options {
+    // The fixtures carry Authentication-Results from mx.example.net on top; the default
+    // (trust the topmost header) is what a user without configuration gets.
+    extract::Options::default()
+}
+
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn total(s: &PollSummary, f: fn(&invite_digest::pipeline::MailboxSummary) -> usize) -> usize {
+    s.mailboxes.iter().map(f).sum()
+}
+
+fn scanned(s: &PollSummary) -> usize {
+    total(s, |m| m.scanned)
+}
+
+fn new_items(s: &PollSummary) -> usize {
+    total(s, |m| m.new_items)
+}
+
+fn kinds(items: &[StoredItem]) -> Vec<Kind> {
+    let mut k: Vec<Kind> = items.iter().map(|i| i.classified.kind).collect();
+    k.sort_by_key(|k| k.as_str());
+    k
+}
+
+fn invitation_ids(items: &[StoredItem]) -> Vec<String> {
+    let mut ids: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.classified.invitation.as_ref()?.invitation_id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The Message-ID of a raw message, as the extractor reads it.
+fn message_id(raw: &[u8]) -> String {
+    extract::classify(raw, &opts())
+        .unwrap()
+        .message_id
+        .expect("fixture has a Message-ID")
+}
+
+/// Message-IDs of alice's `mailbox`, in UID order. (Compared instead of the raw bytes:
+/// the server normalises line ends.)
+fn message_ids(w: &World, mailbox: &str) -> Vec<String> {
+    w.rig
+        .fetch_all("alice", mailbox)
+        .iter()
+        .map(|(_, _, raw)| message_id(raw))
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn output_text(o: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+// ---- finding, classifying, storing -----------------------------------------------------------
+
+#[test]
+fn appended_mail_is_classified_and_stored_once_and_polls_are_incremental() {
+    let w = World::new();
+    let inv1 = synthetic("001");
+    let inv2 = synthetic("002");
+    w.rig.append("alice", "INBOX", &inv1);
+    w.rig.append("alice", "INBOX", &synthetic("013"));
+    w.rig.append("alice", "INBOX", &synthetic("017"));
+    for (_, raw) in negatives() {
+        w.rig.append("alice", "INBOX", &raw);
+    }
+    w.rig.append("alice", "INBOX", &inv2);
+
+    let account = w.alice("");
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(s.account, "alice-acct");
+    assert_eq!(s.mailboxes.len(), 1);
+    let m = &s.mailboxes[0];
+    // The search finds the LinkedIn-looking mail only: 001, 002, 013 (look-alike), 017.
+    assert_eq!(m.scanned, 4, "{s:?}");
+    assert_eq!((m.invitations, m.reminders, m.phishing), (2, 0, 1), "{s:?}");
+    assert_eq!(m.other, 1, "the job alert: {s:?}");
+    assert_eq!(m.new_items, 3, "{s:?}");
+    assert!(m.skipped.is_empty(), "{s:?}");
+    assert!(!m.uidvalidity_reset);
+
+    let items = w.pending();
+    assert_eq!(
+        kinds(&items),
+        vec![Kind::Invitation, Kind::Invitation, Kind::Phishing],
+        "{items:#?}"
+    );
+    assert_eq!(
+        invitation_ids(&items),
+        sorted(vec![invitation_id(&inv1), invitation_id(&inv2)])
+    );
+    assert!(items
+        .iter()
+        .all(|i| i.times_seen == 1 && i.account == "alice-acct"));
+
+    // An unchanged mailbox on the live session: nothing scanned, at most 3 round trips.
+    assert!(src.is_connected());
+    let before = src.round_trips();
+    let s = w.poll_ok(&mut src, &account);
+    let cost = src.round_trips() - before;
+    assert_eq!(scanned(&s), 0, "{s:?}");
+    assert_eq!(new_items(&s), 0);
+    assert!(cost <= 3, "unchanged mailbox cost {cost} round trips");
+    assert_eq!(w.pending().len(), 3);
+
+    // New mail: only the new candidate is fetched (a new non-LinkedIn message is not).
+    let (_, negative) = negatives().swap_remove(0);
+    let inv3 = synthetic("003");
+    w.rig.append("alice", "INBOX", &negative);
+    w.rig.append("alice", "INBOX", &inv3);
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(scanned(&s), 1, "{s:?}");
+    assert_eq!(new_items(&s), 1, "{s:?}");
+    let items = w.pending();
+    assert_eq!(items.len(), 4);
+    assert!(invitation_ids(&items).contains(&invitation_id(&inv3)));
+
+    // A fresh session (as after a restart) also finds nothing new.
+    let mut fresh = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut fresh, &account);
+    assert_eq!(scanned(&s), 0, "{s:?}");
+
+    // Read-only: no message gained \Seen (or any other flag).
+    let all = w.rig.fetch_all("alice", "INBOX");
+    assert_eq!(all.len(), negatives().len() + 6);
+    for (uid, flags, _) in &all {
+        assert!(
+            !flags.iter().any(|f| f == "\\Seen" || f == "\\Deleted"),
+            "uid {uid} flags {flags:?}"
+        );
+    }
+    src.logout();
+    fresh.logout();
+}
+
+#[test]
+fn reminder_after_its_invitation_merges_into_the_same_item() {
+    let w = World::new();
+    let account = w.alice("");
+    let mut src = ImapSource::new(account.clone());
+    w.rig.append("alice", "INBOX", &synthetic("001"));
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(new_items(&s), 1);
+
+    w.rig.append("alice", "INBOX", &synthetic("010"));
+    let s = w.poll_ok(&mut src, &account);
+    let m = &s.mailboxes[0];
+    assert_eq!((m.scanned, m.reminders, m.new_items), (1, 1, 0), "{s:?}");
+    let items = w.pending();
+    assert_eq!(items.len(), 1, "{items:#?}");
+    assert_eq!(items[0].times_seen, 2);
+    // The item keeps the invitation (it has the note), not the reminder.
+    assert_eq!(items[0].classified.kind, Kind::Invitation);
+    assert_eq!(
+        invitation_ids(&items),
+        vec![invitation_id(&synthetic("001"))]
+    );
+}
+
+#[test]
+fn uidvalidity_change_rescans_without_duplicates() {
+    let w = World::new();
+    let account = w.alice("");
+    let mut src = ImapSource::new(account.clone());
+    w.rig.append("alice", "INBOX", &synthetic("001"));
+    w.rig.append("alice", "INBOX", &synthetic("002"));
+    w.rig.append("alice", "INBOX", &synthetic("013"));
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(new_items(&s), 3);
+    let old = w.store().cursor("alice-acct", "INBOX").unwrap().unwrap();
+
+    w.rig.recreate_mailbox("alice", "INBOX");
+    // The poll right after: Dovecot may have closed our session (its mailbox vanished under
+    // it); that must not count against the poll.
+    let s = w.poll_ok(&mut src, &account);
+    let m = &s.mailboxes[0];
+    assert!(m.uidvalidity_reset, "{s:?}");
+    assert_eq!(m.scanned, 3, "rescanned: {s:?}");
+    assert_eq!(m.new_items, 0, "{s:?}");
+    assert_eq!(m.duplicates, 3, "{s:?}");
+    assert_eq!(w.pending().len(), 3);
+    let new = w.store().cursor("alice-acct", "INBOX").unwrap().unwrap();
+    assert_ne!(new.uidvalidity, old.uidvalidity);
+    assert_eq!(new.uidvalidity, w.rig.uid_validity("alice", "INBOX"));
+    // The stale session was replaced without a problem for the digest footer.
+    assert!(w.store().problems_since(0).unwrap().is_empty());
+
+    // And then it is incremental again under the new UIDVALIDITY.
+    w.rig.append("alice", "INBOX", &synthetic("010"));
+    let s = w.poll_ok(&mut src, &account);
+    let m = &s.mailboxes[0];
+    assert!(!m.uidvalidity_reset);
+    assert_eq!((m.scanned, m.reminders, m.new_items), (1, 1, 0), "{s:?}");
+    assert_eq!(w.pending().len(), 3);
+}
+
+#[test]
+fn outage_fails_one_poll_transiently_and_the_next_recovers_everything() {
+    let w = World::new();
+    let account = w.alice("");
+    let mut src = ImapSource::new(account.clone());
+    w.rig.append("alice", "INBOX", &synthetic("001"));
+    assert_eq!(new_items(&w.poll_ok(&mut src, &account)), 1);
+
+    // Mail arrives, then the server goes away.
+    w.rig.append("alice", "INBOX", &synthetic("002"));
+    w.rig.append("alice", "INBOX", &synthetic("013"));
+    w.rig.stop_imap();
+    let e = w.poll(&mut src, &account).expect_err("server is down");
+    assert!(e.is_transient(), "{e:?}");
+    let msg = invite_digest::error_chain(&e);
+    assert!(msg.contains("alice-acct"), "{msg}");
+    assert!(!src.is_connected());
+    let problems = w.store().problems_since(0).unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].account.as_deref(), Some("alice-acct"));
+    assert!(problems[0].detail.contains("alice-acct"), "{problems:?}");
+    // Nothing was lost or half-stored.
+    assert_eq!(w.pending().len(), 1);
+
+    w.rig.start_imap();
+    let s = w.poll_ok(&mut src, &account);
+    let m = &s.mailboxes[0];
+    assert_eq!((m.scanned, m.new_items), (2, 2), "{s:?}");
+    assert_eq!(w.pending().len(), 3);
+    // And nothing is fetched twice afterwards.
+    assert_eq!(scanned(&w.poll_ok(&mut src, &account)), 0);
+}
+
+// ---- credentials and TLS -------------------------------------------------------------------
+
+#[test]
+fn wrong_password_is_a_clear_permanent_error_naming_the_account() {
+    let w = World::new();
+    let account = w.only_account(&w.account("alice-acct", "alice", "not-alices-pw", ""));
+    let mut src = ImapSource::new(account.clone());
+    let e = w.poll(&mut src, &account).expect_err("wrong password");
+    assert!(!e.is_transient(), "{e:?}");
+    assert!(
+        matches!(e, PollError::Source(SourceError::Auth { .. })),
+        "{e:?}"
+    );
+    let msg = invite_digest::error_chain(&e);
+    assert!(
+        msg.contains("alice-acct") && msg.contains("login failed"),
+        "{msg}"
+    );
+    assert!(!msg.contains("not-alices-pw") && !format!("{e:?}").contains("not-alices-pw"));
+    let problems = w.store().problems_since(0).unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].kind, "login_failed");
+    assert!(!problems[0].detail.contains("not-alices-pw"));
+}
+
+#[test]
+fn cli_poll_once_with_one_bad_account_stores_the_good_one_and_exits_69() {
+    let w = World::new();
+    w.rig.append("alice", "INBOX", &synthetic("001"));
+    w.rig.append("alice", "INBOX", &synthetic("002"));
+    w.rig.append("bob", "INBOX", &synthetic("003"));
+    let accounts = format!(
+        "{}{}",
+        w.account("alice-acct", "alice", "alicepw", ""),
+        w.account("bob-acct", "bob", "bobs-wrong-pw", "")
+    );
+    let text = w.config_text(&accounts);
+    let out = w.run_bin(&text, &["poll", "--once"], &[]);
+    let all = output_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{all}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains("bob-acct") && stderr.contains("login failed"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("bobs-wrong-pw") && !all.contains("alicepw"),
+        "{all}"
+    );
+    assert!(
+        stdout.contains("alice-acct: scanned 2, new invitations 2"),
+        "{all}"
+    );
+    let items = w.pending();
+    assert_eq!(items.len(), 2, "{items:#?}");
+    assert!(items.iter().all(|i| i.account == "alice-acct"));
+
+    // `pending` shows them.
+    let out = w.run_bin(&text, &["pending"], &[]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let pending = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        pending.contains("Dana Whitfield") && pending.contains("Jordan Okafor"),
+        "{pending}"
+    );
+}
+
+#[test]
+fn private_ca_is_refused_without_ca_file_and_accepted_with_it() {
+    let w = World::new();
+    let with_ca = w.alice("");
+    let mut without = with_ca.clone();
+    without.ca_file = None;
+    let mut src = ImapSource::new(without.clone());
+    let e = src.connect().expect_err("untrusted certificate");
+    assert!(matches!(e, SourceError::Tls { .. }), "{e:?}");
+    assert!(!e.is_transient());
+    let msg = e.to_string();
+    assert!(msg.contains("alice-acct"), "{msg}");
+    assert!(
+        msg.contains("certificate") || msg.contains("verify"),
+        "says why: {msg}"
+    );
+    assert!(msg.contains("ca_file"), "says what to do: {msg}");
+
+    let mut src = ImapSource::new(with_ca.clone());
+    src.connect().unwrap();
+    assert!(src.is_connected());
+    src.logout();
+}
+
+#[test]
+fn starttls_on_a_server_that_requires_it() {
+    let w = World::new();
+    w.rig.append("alice", "INBOX", &synthetic("001"));
+    // 127.0.0.2 advertises LOGINDISABLED until STARTTLS.
+    let account = w.only_account(&format!(
+        r#"
+[[accounts]]
+name = "starttls-acct"
+host = "127.0.0.2"
+port = {port}
+tls = "starttls"
+username = "alice"
+password_file = "{pw}"
+ca_file = "{ca}"
+timeout = "10s"
+"#,
+        port = w.rig.imap_port(),
+        pw = w.file("pw", "alicepw\n").display(),
+        ca = w.rig.ca_file().display(),
+    ));
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(new_items(&s), 1, "{s:?}");
+    src.logout();
+}
+
+// ---- after_processing ------------------------------------------------------------------------
+
+#[test]
+fn after_processing_move_is_applied_once_and_is_idempotent() {
+    let w = World::new();
+    let inv1 = synthetic("001");
+    let inv2 = synthetic("002");
+    let job = synthetic("017");
+    w.rig.append("alice", "INBOX", &inv1);
+    w.rig.append("alice", "INBOX", &job);
+    w.rig.append("alice", "INBOX", &inv2);
+    let account = w.alice(&format!(
+        "[accounts.after_processing]\ninvitations = \"move:{MOVE_FOLDER}\"\n"
+    ));
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(new_items(&s), 2, "{s:?}");
+
+    assert_eq!(
+        message_ids(&w, "INBOX"),
+        vec![message_id(&job)],
+        "only the job alert stays"
+    );
+    assert!(
+        w.rig
+            .mailbox_names("alice")
+            .iter()
+            .any(|n| n == MOVE_FOLDER),
+        "{:?}",
+        w.rig.mailbox_names("alice")
+    );
+    assert_eq!(
+        message_ids(&w, MOVE_FOLDER),
+        vec![message_id(&inv1), message_id(&inv2)]
+    );
+
+    // Again, on the live session and on a fresh one: no failure, nothing moved twice,
+    // nothing stored twice.
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!((scanned(&s), new_items(&s)), (0, 0), "{s:?}");
+    let mut fresh = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut fresh, &account);
+    assert_eq!((scanned(&s), new_items(&s)), (0, 0), "{s:?}");
+    assert_eq!(w.rig.fetch_all("alice", MOVE_FOLDER).len(), 2);
+    assert_eq!(w.rig.fetch_all("alice", "INBOX").len(), 1);
+
+    // A new invitation later goes the same way; the folder exists now.
+    let inv3 = synthetic("003");
+    w.rig.append("alice", "INBOX", &inv3);
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!((scanned(&s), new_items(&s)), (1, 1), "{s:?}");
+    assert_eq!(w.rig.fetch_all("alice", MOVE_FOLDER).len(), 3);
+    assert_eq!(w.rig.fetch_all("alice", "INBOX").len(), 1);
+    assert_eq!(w.pending().len(), 3);
+    assert!(w.store().problems_since(0).unwrap().is_empty());
+    src.logout();
+    fresh.logout();
+}
+
+// ---- secrets through the binary ------------------------------------------------------------
+
+#[test]
+fn every_password_source_works_with_the_binary_and_never_leaks() {
+    let w = World::new();
+    w.rig.append("alice", "INBOX", &synthetic("001"));
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join("imap-alice"), "alicepw\n").unwrap();
+    let pw_file = w.file("alice.secret", "alicepw\n");
+    let creds_dir = creds.path().display().to_string();
+
+    /// (label, the secret key line, environment for the child)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (
+            "file",
+            format!("password_file = \"{}\"", pw_file.display()),
+            vec![],
+        ),
+        (
+            "command",
+            // The password is assembled by the command so it does not appear in the config
+            // (which some logs might quote) either.
+            "password_command = \"printf '%s%s' alice pw\"".to_string(),
+            vec![],
+        ),
+        (
+            "env",
+            "password_env = \"ALICE_IMAP_PW\"".to_string(),
+            vec![("ALICE_IMAP_PW", "alicepw")],
+        ),
+        (
+            "credential",
+            "password_credential = \"imap-alice\"".to_string(),
+            vec![("CREDENTIALS_DIRECTORY", creds_dir.as_str())],
+        ),
+    ];
+    for (label, secret_line, env) in cases {
+        let state = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"
+[[accounts]]
+name = "alice-{label}"
+host = "127.0.0.1"
+port = {port}
+tls = "implicit"
+username = "alice"
+{secret_line}
+ca_file = "{ca}"
+timeout = "10s"
+
+[state]
+dir = "{state}"
+"#,
+            port = w.rig.imaps_port(),
+            ca = w.rig.ca_file().display(),
+            state = state.path().display(),
+        );
+        let mut env = env;
+        env.push(("RUST_LOG", "debug"));
+        let out = w.run_bin(&text, &["poll", "--once"], &env);
+        let all = output_text(&out);
+        assert!(out.status.success(), "{label}: {all}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .contains(&format!("alice-{label}: scanned 1, new invitations 1")),
+            "{label}: {all}"
+        );
+        // Debug logging is on, so the login is logged, but never the password.
+        assert!(all.contains("LOGIN"), "{label}: debug logging is on: {all}");
+        assert!(!all.contains("alicepw"), "{label}: password leaked: {all}");
+        let items = Store::open(state.path()).unwrap().pending_items().unwrap();
+        assert_eq!(items.len(), 1, "{label}");
+    }
+}
+
+// ---- size limit ----------------------------------------------------------------------------
+
+#[test]
+fn oversized_message_is_skipped_with_a_reason() {
+    let w = World::new();
+    let big = synthetic("001");
+    assert!(big.len() > 1024);
+    let uid = w.rig.append("alice", "INBOX", &big);
+    let account = w.alice("max_message_size = \"1KiB\"\n");
+    assert_eq!(account.max_message_size, 1024);
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    let m = &s.mailboxes[0];
+    assert_eq!((m.scanned, m.new_items), (0, 0), "{s:?}");
+    assert_eq!(m.skipped.len(), 1, "{s:?}");
+    assert_eq!(m.skipped[0].uid, uid);
+    // The size is the server's RFC822.SIZE (CRLF line ends), not the fixture's.
+    let reason = &m.skipped[0].reason;
+    assert!(
+        reason.contains("bytes exceeds max_message_size 1024"),
+        "{reason}"
+    );
+    let line = s.line();
+    assert!(
+        line.contains(&format!("skipped 1 (INBOX uid {uid}: ")),
+        "{line}"
+    );
+    assert!(w.pending().is_empty());
+    // Skipped once, not at every poll.
+    let s = w.poll_ok(&mut src, &account);
+    assert!(s.mailboxes[0].skipped.is_empty(), "{s:?}");
+
+    // The binary prints the same line.
+    let state = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\n[state]\ndir = \"{}\"\n",
+        w.account(
+            "alice-acct",
+            "alice",
+            "alicepw",
+            "max_message_size = \"1KiB\"\n"
+        ),
+        state.path().display()
+    );
+    let out = w.run_bin(&text, &["poll", "--once"], &[]);
+    let all = output_text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("skipped 1 (INBOX uid {uid}: ")),
+        "{all}"
+    );
+}
