@@ -104,6 +104,10 @@ impl PollSummary {
 }
 
 /// Polls every mailbox of the account once. The source must be connected.
+///
+/// A mailbox the server refuses (missing, renamed, no permission) does not stop the others:
+/// they are polled and stored, and the first such error is returned at the end. Any other
+/// error (connection, store) ends the poll at once.
 pub fn poll_account(
     src: &mut ImapSource,
     account: &AccountConfig,
@@ -115,11 +119,21 @@ pub fn poll_account(
         account: account.name.clone(),
         mailboxes: Vec::new(),
     };
+    let mut mailbox_error = None;
     for mailbox in &account.mailboxes {
-        let m = poll_mailbox(src, account, mailbox, store, opts, now)?;
-        summary.mailboxes.push(m);
+        match poll_mailbox(src, account, mailbox, store, opts, now) {
+            Ok(m) => summary.mailboxes.push(m),
+            Err(PollError::Source(e @ SourceError::Mailbox { .. })) if src.is_connected() => {
+                debug!(account = %account.name, mailbox, "{}; polling the other mailboxes", crate::error_chain(&e));
+                mailbox_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok(summary)
+    match mailbox_error {
+        Some(e) => Err(PollError::Source(e)),
+        None => Ok(summary),
+    }
 }
 
 fn poll_mailbox(
