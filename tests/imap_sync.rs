@@ -192,6 +192,15 @@ timeout = "10s"
     }
 }
 
+/// APPENDs several messages over one session (`MailRig::append` opens one per message).
+fn append_many(rig: &MailRig, user: &str, mailbox: &str, messages: &[Vec<u8>]) {
+    let mut s = rig.session(user).unwrap();
+    for raw in messages {
+        s.append(mailbox, raw).finish().unwrap();
+    }
+    s.logout().unwrap();
+}
+
 fn opts() -> extract::Options {
     // The fixtures carry Authentication-Results from mx.example.net on top; the default
     // (trust the topmost header) is what a user without configuration gets.
@@ -272,9 +281,8 @@ fn appended_mail_is_classified_and_stored_once_and_polls_are_incremental() {
     w.rig.append("alice", "INBOX", &inv1);
     w.rig.append("alice", "INBOX", &synthetic("013"));
     w.rig.append("alice", "INBOX", &synthetic("017"));
-    for (_, raw) in negatives() {
-        w.rig.append("alice", "INBOX", &raw);
-    }
+    let negs: Vec<Vec<u8>> = negatives().into_iter().map(|(_, raw)| raw).collect();
+    append_many(&w.rig, "alice", "INBOX", &negs);
     w.rig.append("alice", "INBOX", &inv2);
 
     let account = w.alice("");
@@ -743,5 +751,172 @@ fn oversized_message_is_skipped_with_a_reason() {
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&format!("skipped 1 (INBOX uid {uid}: ")),
         "{all}"
+    );
+}
+
+// ---- more mailbox shapes -------------------------------------------------------------------
+
+#[test]
+fn a_missing_mailbox_does_not_stop_the_others() {
+    let w = World::new();
+    let inv1 = synthetic("001");
+    w.rig.append("alice", "INBOX", &inv1);
+    // The same mail in a second watched folder (a filter copied it): one item, not two.
+    w.rig.append("alice", "Archive", &inv1);
+    w.rig.append("alice", "Archive", &synthetic("002"));
+    let account = w.alice("mailboxes = [\"Nope\", \"INBOX\", \"Archive\"]\n");
+    let mut src = ImapSource::new(account.clone());
+    let e = w.poll(&mut src, &account).expect_err("Nope does not exist");
+    assert!(
+        matches!(e, PollError::Source(SourceError::Mailbox { ref mailbox, .. }) if mailbox == "Nope"),
+        "{e:?}"
+    );
+    assert!(!e.is_transient());
+    let msg = invite_digest::error_chain(&e);
+    assert!(msg.contains("alice-acct") && msg.contains("Nope"), "{msg}");
+    // INBOX and Archive were polled all the same.
+    let items = w.pending();
+    assert_eq!(
+        invitation_ids(&items),
+        sorted(vec![invitation_id(&inv1), invitation_id(&synthetic("002"))]),
+        "{items:#?}"
+    );
+    assert!(items.iter().all(|i| i.times_seen == 1), "{items:#?}");
+    let store = w.store();
+    assert!(store.cursor("alice-acct", "INBOX").unwrap().is_some());
+    assert!(store.cursor("alice-acct", "Archive").unwrap().is_some());
+    let problems = store.problems_since(0).unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].kind, "mailbox_error");
+
+    // Once the folder exists, it is polled like the others.
+    w.rig.append("alice", "Nope", &synthetic("003"));
+    let s = w.poll_ok(&mut src, &account);
+    let names: Vec<&str> = s.mailboxes.iter().map(|m| m.mailbox.as_str()).collect();
+    assert_eq!(names, ["Nope", "INBOX", "Archive"]);
+    assert_eq!(new_items(&s), 1, "{s:?}");
+    assert_eq!(w.pending().len(), 3);
+}
+
+#[test]
+fn small_batches_and_a_non_ascii_mailbox_name() {
+    let w = World::new();
+    // "Entwürfe" in IMAP's modified UTF-7, as the rig's raw client must write it.
+    let wire_name = "Entw&APw-rfe";
+    let fixtures = ["001", "002", "003", "004", "005"];
+    // The first append creates the folder.
+    w.rig.append("alice", wire_name, &synthetic(fixtures[0]));
+    let rest: Vec<Vec<u8>> = fixtures[1..].iter().map(|f| synthetic(f)).collect();
+    append_many(&w.rig, "alice", wire_name, &rest);
+    let account = w.alice("mailboxes = [\"Entwürfe\"]\nfetch_batch = 2\n");
+    let mut src = ImapSource::new(account.clone());
+    src.connect().unwrap();
+    let before = src.round_trips();
+    let s = w.poll_ok(&mut src, &account);
+    let cost = src.round_trips() - before;
+    assert_eq!(s.mailboxes[0].mailbox, "Entwürfe");
+    assert_eq!((scanned(&s), new_items(&s)), (5, 5), "{s:?}");
+    // EXAMINE, SEARCH, three FETCH batches.
+    assert_eq!(cost, 5, "round trips");
+    let expected: Vec<String> = fixtures
+        .iter()
+        .map(|f| invitation_id(&synthetic(f)))
+        .collect();
+    assert_eq!(invitation_ids(&w.pending()), sorted(expected));
+    let cursor = w.store().cursor("alice-acct", "Entwürfe").unwrap().unwrap();
+    assert_eq!(cursor.last_uid, 5);
+}
+
+#[test]
+fn reminder_before_its_invitation_is_upgraded_by_it() {
+    let w = World::new();
+    let account = w.alice("");
+    let mut src = ImapSource::new(account.clone());
+    w.rig.append("alice", "INBOX", &synthetic("010"));
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!((s.mailboxes[0].reminders, new_items(&s)), (1, 1), "{s:?}");
+    w.rig.append("alice", "INBOX", &synthetic("001"));
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!((s.mailboxes[0].invitations, new_items(&s)), (1, 0), "{s:?}");
+    let items = w.pending();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].times_seen, 2);
+    assert_eq!(items[0].classified.kind, Kind::Invitation);
+    assert!(items[0]
+        .classified
+        .invitation
+        .as_ref()
+        .is_some_and(|i| i.note.is_some()));
+}
+
+#[test]
+fn mark_seen_and_a_second_action_in_one_poll() {
+    let w = World::new();
+    let inv = synthetic("001");
+    let phish = synthetic("013");
+    let job = synthetic("017");
+    let inv_uid = w.rig.append("alice", "INBOX", &inv);
+    w.rig.append("alice", "INBOX", &phish);
+    let job_uid = w.rig.append("alice", "INBOX", &job);
+    let account = w.alice(
+        "[accounts.after_processing]\ninvitations = \"mark_seen\"\nphishing = \"move:Junk\"\n",
+    );
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(new_items(&s), 2, "{s:?}");
+    let inbox = w.rig.fetch_all("alice", "INBOX");
+    let flags = |uid: u32| -> Vec<String> {
+        inbox
+            .iter()
+            .find(|m| m.0 == uid)
+            .map(|m| m.1.clone())
+            .unwrap_or_else(|| panic!("uid {uid} not in INBOX"))
+    };
+    assert_eq!(inbox.len(), 2, "the phish moved out");
+    assert!(flags(inv_uid).iter().any(|f| f == "\\Seen"));
+    assert!(!flags(job_uid).iter().any(|f| f == "\\Seen"));
+    assert_eq!(message_ids(&w, "Junk"), vec![message_id(&phish)]);
+    // Nothing new: nothing is touched again.
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(scanned(&s), 0);
+    assert_eq!(message_ids(&w, "Junk").len(), 1);
+}
+
+#[test]
+fn idle_wakes_up_on_new_mail() {
+    let w = World::new();
+    let account = w.alice("idle = true\n");
+    let mut src = ImapSource::new(account.clone());
+    w.poll_ok(&mut src, &account);
+    assert!(src.has_idle());
+
+    // Nothing arrives: the wait times out (1 s is the shortest wait).
+    let t = std::time::Instant::now();
+    assert_eq!(
+        src.idle_wait(std::time::Duration::from_secs(1)).unwrap(),
+        invite_digest::source::imap::IdleOutcome::Timeout
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+
+    // Mail arrives while idling: the wait ends early, and the session polls it.
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            w.rig.append("alice", "INBOX", &synthetic("001"));
+        });
+        let t = std::time::Instant::now();
+        assert_eq!(
+            src.idle_wait(std::time::Duration::from_secs(20)).unwrap(),
+            invite_digest::source::imap::IdleOutcome::NewMail
+        );
+        assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    });
+    assert!(src.is_connected());
+    let before = src.round_trips();
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(new_items(&s), 1, "{s:?}");
+    assert!(
+        src.round_trips() - before <= 3,
+        "polled on the same session"
     );
 }
