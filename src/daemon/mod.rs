@@ -361,7 +361,13 @@ async fn account_loop(
                 None
             }
             Err(e) => {
-                let d = backoff.next_delay();
+                // A failure that needs the user (wrong password, certificate, missing
+                // mailbox) is retried no faster than the poll interval: logging in with a
+                // wrong password every few seconds gets accounts locked by providers.
+                let mut d = backoff.next_delay();
+                if !e.is_transient() {
+                    d = d.max(account.poll_interval);
+                }
                 error!(account = %account.name, "poll failed (retrying in {}s): {}", d.as_secs(), crate::error_chain(e));
                 set_board(&board, &account.name, "failing".to_string());
                 Some(d)
