@@ -11,13 +11,14 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use invite_digest::config::{AccountConfig, Config};
 use invite_digest::daemon::poll_once;
 use invite_digest::extract;
 use invite_digest::model::Kind;
 use invite_digest::pipeline::{PollError, PollSummary};
-use invite_digest::source::imap::{ImapSource, SourceError};
+use invite_digest::source::imap::{IdleOutcome, ImapSource, SourceError};
 use invite_digest::store::{Store, StoredItem};
 use support::rig::MailRig;
 
@@ -417,15 +418,36 @@ fn uidvalidity_change_rescans_without_duplicates() {
 #[test]
 fn outage_fails_one_poll_transiently_and_the_next_recovers_everything() {
     let w = World::new();
-    let account = w.alice("");
+    let account = w.alice("idle = true\n");
     let mut src = ImapSource::new(account.clone());
     w.rig.append("alice", "INBOX", &synthetic("001"));
     assert_eq!(new_items(&w.poll_ok(&mut src, &account)), 1);
+    // A second session waits in IDLE, as the daemon does between polls.
+    let mut idler = ImapSource::new(account.clone());
+    w.poll_ok(&mut idler, &account);
 
-    // Mail arrives, then the server goes away.
+    // Mail arrives, then the server goes away (gracefully: clients get BYE).
     w.rig.append("alice", "INBOX", &synthetic("002"));
     w.rig.append("alice", "INBOX", &synthetic("013"));
-    w.rig.stop_imap();
+    std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| {
+            // Mail arrived already, so a first wait returns at once; the second one must
+            // end with the shutdown, not hang until its timeout.
+            let _ = idler.idle_wait(Duration::from_secs(60));
+            let t = Instant::now();
+            let r = idler.idle_wait(Duration::from_secs(60));
+            (r, t.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        w.rig.stop_imap();
+        let (r, waited) = waiting.join().unwrap();
+        assert!(waited < Duration::from_secs(20), "IDLE hung for {waited:?}");
+        if let Ok(outcome) = r {
+            // Dovecot may report the arrivals before it says BYE.
+            assert_eq!(outcome, IdleOutcome::NewMail);
+        }
+    });
+
     let e = w.poll(&mut src, &account).expect_err("server is down");
     assert!(e.is_transient(), "{e:?}");
     let msg = invite_digest::error_chain(&e);
@@ -434,9 +456,20 @@ fn outage_fails_one_poll_transiently_and_the_next_recovers_everything() {
     let problems = w.store().problems_since(0).unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].account.as_deref(), Some("alice-acct"));
+    assert_eq!(problems[0].kind, "server_unreachable");
     assert!(problems[0].detail.contains("alice-acct"), "{problems:?}");
     // Nothing was lost or half-stored.
     assert_eq!(w.pending().len(), 1);
+
+    // The CLI says "try again later" (75) and names the account.
+    let text = w.config_text(&w.account("alice-acct", "alice", "alicepw", ""));
+    let out = w.run_bin(&text, &["poll", "--once"], &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", output_text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("alice-acct"),
+        "{}",
+        output_text(&out)
+    );
 
     w.rig.start_imap();
     let s = w.poll_ok(&mut src, &account);
@@ -445,6 +478,17 @@ fn outage_fails_one_poll_transiently_and_the_next_recovers_everything() {
     assert_eq!(w.pending().len(), 3);
     // And nothing is fetched twice afterwards.
     assert_eq!(scanned(&w.poll_ok(&mut src, &account)), 0);
+
+    // A restart between two polls leaves the open session dead; the next poll reconnects
+    // by itself and is no problem for the digest footer.
+    let before = w.store().problems_since(0).unwrap().len();
+    w.rig.stop_imap();
+    w.rig.start_imap();
+    w.rig.append("alice", "INBOX", &synthetic("003"));
+    assert!(src.is_connected(), "the client has not noticed yet");
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!((scanned(&s), new_items(&s)), (1, 1), "{s:?}");
+    assert_eq!(w.store().problems_since(0).unwrap().len(), before);
 }
 
 // ---- credentials and TLS -------------------------------------------------------------------
@@ -699,6 +743,30 @@ dir = "{state}"
         let items = Store::open(state.path()).unwrap().pending_items().unwrap();
         assert_eq!(items.len(), 1, "{label}");
     }
+
+    // A secret that is missing at login time (the variable is not set for the service) is
+    // a clear, permanent error that names the account and the variable.
+    let text = w.config_text(&format!(
+        r#"
+[[accounts]]
+name = "alice-noenv"
+host = "127.0.0.1"
+port = {port}
+username = "alice"
+password_env = "ALICE_IMAP_PW_UNSET"
+ca_file = "{ca}"
+"#,
+        port = w.rig.imaps_port(),
+        ca = w.rig.ca_file().display(),
+    ));
+    let out = w.run_bin(&text, &["poll", "--once"], &[]);
+    let all = output_text(&out);
+    assert_eq!(out.status.code(), Some(69), "{all}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("alice-noenv") && stderr.contains("ALICE_IMAP_PW_UNSET"),
+        "{all}"
+    );
 }
 
 // ---- size limit ----------------------------------------------------------------------------
@@ -891,25 +959,25 @@ fn idle_wakes_up_on_new_mail() {
     assert!(src.has_idle());
 
     // Nothing arrives: the wait times out (1 s is the shortest wait).
-    let t = std::time::Instant::now();
+    let t = Instant::now();
     assert_eq!(
-        src.idle_wait(std::time::Duration::from_secs(1)).unwrap(),
-        invite_digest::source::imap::IdleOutcome::Timeout
+        src.idle_wait(Duration::from_secs(1)).unwrap(),
+        IdleOutcome::Timeout
     );
-    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    assert!(t.elapsed() < Duration::from_secs(5));
 
     // Mail arrives while idling: the wait ends early, and the session polls it.
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            std::thread::sleep(std::time::Duration::from_millis(300));
+            std::thread::sleep(Duration::from_millis(300));
             w.rig.append("alice", "INBOX", &synthetic("001"));
         });
-        let t = std::time::Instant::now();
+        let t = Instant::now();
         assert_eq!(
-            src.idle_wait(std::time::Duration::from_secs(20)).unwrap(),
-            invite_digest::source::imap::IdleOutcome::NewMail
+            src.idle_wait(Duration::from_secs(20)).unwrap(),
+            IdleOutcome::NewMail
         );
-        assert!(t.elapsed() < std::time::Duration::from_secs(10));
+        assert!(t.elapsed() < Duration::from_secs(10));
     });
     assert!(src.is_connected());
     let before = src.round_trips();
