@@ -249,13 +249,25 @@ fn message_id(raw: &[u8]) -> String {
 }
 
 /// Message-IDs of alice's `mailbox`, in UID order. (Compared instead of the raw bytes:
-/// the server normalises line ends.)
+/// the server normalises line ends.) Reads over its own session rather than with
+/// `MailRig::fetch_all`, whose LIST does not quote names with spaces.
 fn message_ids(w: &World, mailbox: &str) -> Vec<String> {
-    w.rig
-        .fetch_all("alice", mailbox)
-        .iter()
-        .map(|(_, _, raw)| message_id(raw))
-        .collect()
+    let mut s = w.rig.session("alice").unwrap();
+    let mb = s
+        .examine(mailbox)
+        .unwrap_or_else(|e| panic!("EXAMINE {mailbox}: {e}"));
+    let mut out = Vec::new();
+    if mb.exists > 0 {
+        let fetches = s.uid_fetch("1:*", "(UID BODY.PEEK[])").unwrap();
+        let mut msgs: Vec<(u32, Vec<u8>)> = fetches
+            .iter()
+            .map(|f| (f.uid.unwrap(), f.body().unwrap().to_vec()))
+            .collect();
+        msgs.sort();
+        out = msgs.iter().map(|(_, raw)| message_id(raw)).collect();
+    }
+    s.logout().unwrap();
+    out
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -987,4 +999,67 @@ fn idle_wakes_up_on_new_mail() {
         src.round_trips() - before <= 3,
         "polled on the same session"
     );
+}
+
+#[test]
+fn mail_expunged_between_search_and_fetch_is_left_out() {
+    let w = World::new();
+    let uids: Vec<u32> = ["001", "002", "003"]
+        .iter()
+        .map(|f| w.rig.append("alice", "INBOX", &synthetic(f)))
+        .collect();
+    let account = w.alice("");
+    let mut src = ImapSource::new(account.clone());
+    src.connect().unwrap();
+    src.examine("INBOX").unwrap();
+    let found = src.search_new(0).unwrap();
+    assert_eq!(found, uids);
+
+    // Another client deletes the middle one before we fetch.
+    let mut other = w.rig.session("alice").unwrap();
+    other.select("INBOX").unwrap();
+    other
+        .uid_store(uids[1].to_string(), "+FLAGS.SILENT (\\Deleted)")
+        .unwrap();
+    other.expunge().unwrap();
+    other.logout().unwrap();
+
+    let mut got = Vec::new();
+    src.fetch(&found, &mut |batch| {
+        got.extend(batch.into_iter().map(|f| (f.uid, f.raw.is_some())));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(got, vec![(uids[0], true), (uids[2], true)]);
+    assert!(src.is_connected());
+    src.logout();
+}
+
+#[test]
+fn move_into_a_folder_with_spaces_and_non_ascii_characters() {
+    let w = World::new();
+    let inv = synthetic("001");
+    w.rig.append("alice", "INBOX", &inv);
+    // Modified UTF-7 of "LinkedIn.Geprüfte Einladungen", as the server lists it.
+    let wire = "LinkedIn.Gepr&APw-fte Einladungen";
+    let account = w.alice(
+        "[accounts.after_processing]\ninvitations = \"move:LinkedIn.Geprüfte Einladungen\"\n",
+    );
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!(new_items(&s), 1, "{s:?}");
+    assert!(
+        w.rig.mailbox_names("alice").iter().any(|n| n == wire),
+        "{:?}",
+        w.rig.mailbox_names("alice")
+    );
+    assert_eq!(message_ids(&w, wire), vec![message_id(&inv)]);
+    assert!(w.rig.fetch_all("alice", "INBOX").is_empty());
+    assert!(w.store().problems_since(0).unwrap().is_empty());
+    // The next invitation goes into the existing folder, on a fresh session too.
+    w.rig.append("alice", "INBOX", &synthetic("002"));
+    let mut fresh = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut fresh, &account);
+    assert_eq!(new_items(&s), 1, "{s:?}");
+    assert_eq!(message_ids(&w, wire).len(), 2);
 }
