@@ -364,19 +364,24 @@ impl ImapSource {
                 account: a.name.clone(),
                 op: "TLS handshake",
             },
-            HandshakeFailure::Failed(detail) => SourceError::Tls {
-                account: a.name.clone(),
-                detail: format!(
-                    "handshake with {}:{} failed: {detail}{}",
-                    a.host,
-                    a.port,
-                    if a.ca_file.is_none() && detail.contains("verify") {
-                        " (if the server uses a private CA, set ca_file to its PEM certificate)"
-                    } else {
-                        ""
-                    }
-                ),
-            },
+            HandshakeFailure::Failed(detail) => {
+                let hint = if a.ca_file.is_none() && detail.contains("verify") {
+                    " (if the server uses a private CA, set ca_file to its PEM certificate)"
+                } else if a.tls == TlsMode::Implicit && detail.contains("wrong version number") {
+                    // OpenSSL's words for "the server answered in plaintext": the usual
+                    // cause is tls = "implicit" (the default) pointed at port 143.
+                    " (the server did not answer with TLS; if this is a STARTTLS port such as 143, set tls = \"starttls\")"
+                } else {
+                    ""
+                };
+                SourceError::Tls {
+                    account: a.name.clone(),
+                    detail: format!(
+                        "handshake with {}:{} failed: {detail}{hint}",
+                        a.host, a.port
+                    ),
+                }
+            }
         })
     }
 
