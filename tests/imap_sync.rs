@@ -593,6 +593,15 @@ fn private_ca_is_refused_without_ca_file_and_accepted_with_it() {
     src.connect().unwrap();
     assert!(src.is_connected());
     src.logout();
+
+    // Implicit TLS pointed at the STARTTLS port: the error says what to change.
+    let mut wrong_port = with_ca.clone();
+    wrong_port.port = w.rig.imap_port();
+    let e = ImapSource::new(wrong_port)
+        .connect()
+        .expect_err("plaintext port");
+    assert!(matches!(e, SourceError::Tls { .. }), "{e:?}");
+    assert!(e.to_string().contains("tls = \"starttls\""), "{e}");
 }
 
 #[test]
