@@ -47,6 +47,9 @@ pub struct MailboxSummary {
     pub mailbox: String,
     /// Candidate messages fetched and classified.
     pub scanned: usize,
+    /// Invitation, reminder and phishing mails not stored before. Mails seen again (a
+    /// rescan after a UIDVALIDITY change, a copy in another watched folder) count only in
+    /// `duplicates`.
     pub invitations: usize,
     pub reminders: usize,
     pub phishing: usize,
@@ -252,6 +255,11 @@ fn poll_mailbox(
             };
             sum.new_items += outcome.new_items;
             sum.duplicates += outcome.duplicates;
+            sum.invitations = sum
+                .invitations
+                .saturating_sub(outcome.duplicate_invitations);
+            sum.reminders = sum.reminders.saturating_sub(outcome.duplicate_reminders);
+            sum.phishing = sum.phishing.saturating_sub(outcome.duplicate_phishing);
             last_uid = batch_max;
             Ok(())
         };

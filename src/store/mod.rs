@@ -150,8 +150,25 @@ pub struct BatchOutcome {
     /// Mails already stored (same mailbox position, or same Message-ID for the same item):
     /// a rescan, a UIDVALIDITY reset or a copy in another folder. Nothing changed.
     pub duplicates: usize,
+    /// Of `duplicates`, how many were invitations, reminders and phishing, so a caller can
+    /// count the mails that were new to it.
+    pub duplicate_invitations: usize,
+    pub duplicate_reminders: usize,
+    pub duplicate_phishing: usize,
     /// Messages of kinds that are not kept (other LinkedIn mail, not LinkedIn): only counted.
     pub skipped: usize,
+}
+
+impl BatchOutcome {
+    fn count_duplicate(&mut self, kind: Kind) {
+        self.duplicates += 1;
+        match kind {
+            Kind::Invitation => self.duplicate_invitations += 1,
+            Kind::Reminder => self.duplicate_reminders += 1,
+            Kind::Phishing => self.duplicate_phishing += 1,
+            Kind::OtherLinkedin | Kind::NotLinkedin => {}
+        }
+    }
 }
 
 /// An invitation, reminder or phishing mail as stored, with its bookkeeping.
@@ -826,7 +843,7 @@ fn store_messages(
             continue;
         }
         if position_seen.exists(params![k.account, k.mailbox, k.uidvalidity, k.uid])? {
-            outcome.duplicates += 1;
+            outcome.count_duplicate(c.kind);
             continue;
         }
         let key = item_key(c);
@@ -861,7 +878,7 @@ fn store_messages(
             Some((item_id, stored_kind)) => {
                 if let Some(message_id) = &c.message_id {
                     if message_id_seen.exists(params![item_id, message_id])? {
-                        outcome.duplicates += 1;
+                        outcome.count_duplicate(c.kind);
                         continue;
                     }
                 }

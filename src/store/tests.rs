@@ -361,7 +361,8 @@ fn only_invitations_reminders_and_phishing_are_kept() {
             new_items: 3,
             merged: 0,
             duplicates: 0,
-            skipped: 2
+            skipped: 2,
+            ..BatchOutcome::default()
         }
     );
     assert_eq!(count(&store, "items"), 3);
@@ -411,7 +412,10 @@ fn storing_the_same_messages_again_changes_nothing() {
             new_items: 0,
             merged: 0,
             duplicates: 3,
-            skipped: 0
+            duplicate_invitations: 1,
+            duplicate_reminders: 1,
+            duplicate_phishing: 1,
+            skipped: 0,
         }
     );
     assert_eq!(store.pending_items().unwrap(), before);
@@ -867,7 +871,8 @@ fn a_batch_of_a_thousand_messages_is_fast() {
             new_items: 800,
             merged: 100,
             duplicates: 0,
-            skipped: 100
+            skipped: 100,
+            ..BatchOutcome::default()
         }
     );
     let started = std::time::Instant::now();
