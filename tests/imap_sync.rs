@@ -411,6 +411,15 @@ fn uidvalidity_change_rescans_without_duplicates() {
     assert_eq!(m.scanned, 3, "rescanned: {s:?}");
     assert_eq!(m.new_items, 0, "{s:?}");
     assert_eq!(m.duplicates, 3, "{s:?}");
+    // Nothing is reported as new.
+    assert_eq!((m.invitations, m.reminders, m.phishing), (0, 0, 0), "{s:?}");
+    assert!(
+        s.line().contains(
+            "scanned 3, new invitations 0, reminders 0, phishing 0, other 0, duplicates 3"
+        ),
+        "{}",
+        s.line()
+    );
     assert_eq!(w.pending().len(), 3);
     let new = w.store().cursor("alice-acct", "INBOX").unwrap().unwrap();
     assert_ne!(new.uidvalidity, old.uidvalidity);
