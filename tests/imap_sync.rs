@@ -9,6 +9,7 @@
 
 mod support;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -1080,4 +1081,86 @@ fn move_into_a_folder_with_spaces_and_non_ascii_characters() {
     let s = w.poll_ok(&mut fresh, &account);
     assert_eq!(new_items(&s), 1, "{s:?}");
     assert_eq!(message_ids(&w, wire).len(), 2);
+}
+
+/// Drops every IMAP connection of `user` at once (`doveadm kick`), as a network failure or a
+/// server-side crash of the session would; the server itself stays up.
+fn kick(rig: &MailRig, user: &str) {
+    let out = Command::new("doveadm")
+        .arg("-c")
+        .arg(rig.dir().join("etc/dovecot.conf"))
+        .args(["kick", user])
+        .output()
+        .expect("run doveadm");
+    assert!(out.status.success(), "doveadm kick: {}", output_text(&out));
+}
+
+#[test]
+fn a_connection_lost_in_the_middle_of_a_poll_loses_nothing_and_stores_nothing_twice() {
+    let w = World::new();
+    // Every synthetic fixture: invitations, a reminder, phishing, other LinkedIn mail.
+    let dir = fixtures_dir().join("synthetic");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    names.sort();
+    let raws: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(dir.join(n)).unwrap())
+        .collect();
+    w.rig.append("alice", "INBOX", &raws[0]);
+    append_many(&w.rig, "alice", "INBOX", &raws[1..]);
+
+    // What the store must hold in the end, however the poll was cut: each item once, seen
+    // once per distinct mail.
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for raw in &raws {
+        let c = extract::classify(raw, &opts()).unwrap();
+        if invite_digest::store::is_kept(c.kind) {
+            expected
+                .entry(c.dedupe_key())
+                .or_default()
+                .insert(c.message_id.clone().unwrap_or_default());
+        }
+    }
+    assert!(expected.len() >= 15, "{expected:?}");
+
+    // One message per batch, and the connection drops as soon as the first one is stored.
+    let account = w.alice("fetch_batch = 1\n");
+    let mut src = ImapSource::new(account.clone());
+    std::thread::scope(|scope| {
+        let polling = scope.spawn(|| w.poll(&mut src, &account));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while w.store().cursor("alice-acct", "INBOX").unwrap().is_none() {
+            assert!(Instant::now() < deadline, "no batch was committed");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        kick(&w.rig, "alice");
+        match polling.join().unwrap() {
+            // Usually: cut in the middle.
+            Err(e) => assert!(e.is_transient(), "{e:?}"),
+            // The poll may win the race on a fast machine; what follows still holds.
+            Ok(s) => eprintln!("the poll finished before the kick: {}", s.line()),
+        }
+    });
+    eprintln!(
+        "stored before the reconnect: {} of {}",
+        w.pending().len(),
+        expected.len()
+    );
+    let s = w.poll_ok(&mut src, &account);
+    let cursor = w.store().cursor("alice-acct", "INBOX").unwrap().unwrap();
+    assert_eq!(cursor.last_uid, raws.len() as u32, "{s:?}");
+    let got: BTreeMap<String, u32> = w
+        .pending()
+        .into_iter()
+        .map(|i| (i.dedupe_key, i.times_seen))
+        .collect();
+    let want: BTreeMap<String, u32> = expected
+        .into_iter()
+        .map(|(k, ids)| (k, ids.len() as u32))
+        .collect();
+    assert_eq!(got, want);
 }
