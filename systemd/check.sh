@@ -16,6 +16,12 @@ score=$(systemd-analyze security --offline=true "$tmp/invite-digest.service" 2>/
 echo "exposure score: ${score:-unknown}"
 awk -v s="${score:-99}" 'BEGIN { exit !(s <= 1.5) }' || { echo "exposure $score is above 1.5" >&2; exit 1; }
 sed "s|%h/.cargo/bin/invite-digest|$bin|" "$here/invite-digest.user.service" > "$tmp/invite-digest-user.service"
+# `verify --user` sets up a user manager, which needs $XDG_RUNTIME_DIR; CI (root, no login
+# session) has none: "Failed to lookup RuntimeDirectory path: No such device or address".
+if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
+  export XDG_RUNTIME_DIR=$tmp/run
+  mkdir -m 0700 "$XDG_RUNTIME_DIR"
+fi
 out=$(systemd-analyze verify --user "$tmp/invite-digest-user.service" 2>&1 || true)
 if [ -n "$out" ]; then echo "systemd-analyze verify --user reported:"; echo "$out"; exit 1; fi
 echo "systemd units: ok"
