@@ -560,7 +560,7 @@ fn cmd_poll(a: PollArgs) -> Result<(), CliError> {
     for r in results {
         match r {
             Ok((_, Ok(summary))) => println!("{}", summary.line()),
-            Ok((name, Err(e))) => {
+            Ok((_, Err(e))) => {
                 let code = if e.is_transient() {
                     exit::TEMPFAIL
                 } else {
@@ -569,7 +569,8 @@ fn cmd_poll(a: PollArgs) -> Result<(), CliError> {
                 if worst == exit::OK || code == exit::UNAVAILABLE {
                     worst = code;
                 }
-                eprintln!("invite-digest: account \"{name}\": {}", chain(&e));
+                // The error already names the account.
+                eprintln!("invite-digest: {}", chain(&e));
             }
             Err(_) => worst = exit::SOFTWARE,
         }

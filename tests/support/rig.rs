@@ -508,7 +508,7 @@ impl MailRig {
 
     fn ensure_mailbox(&self, s: &mut ImapSession, mailbox: &str) -> Result<(), String> {
         let names = s
-            .list(Some(""), Some(mailbox))
+            .list(Some(""), Some(&quote_mailbox(mailbox)))
             .map_err(|e| format!("LIST {mailbox}: {e}"))?;
         if names.is_empty() {
             s.create(mailbox)
@@ -823,4 +823,10 @@ fn reap_stale_rigs() {
             );
         }
     });
+}
+
+/// Quotes a mailbox name for LIST (the imap crate passes the pattern through as is, so a
+/// name with spaces would be split into extra arguments).
+fn quote_mailbox(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
 }
