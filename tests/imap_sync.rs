@@ -652,8 +652,11 @@ fn after_processing_move_is_applied_once_and_is_idempotent() {
     w.rig.append("alice", "INBOX", &inv1);
     w.rig.append("alice", "INBOX", &job);
     w.rig.append("alice", "INBOX", &inv2);
+    // Written with '/' as users write folder paths; Dovecot's Maildir++ delimiter is '.',
+    // and the adapter translates.
     let account = w.alice(&format!(
-        "[accounts.after_processing]\ninvitations = \"move:{MOVE_FOLDER}\"\n"
+        "[accounts.after_processing]\ninvitations = \"move:{}\"\n",
+        MOVE_FOLDER.replace('.', "/")
     ));
     let mut src = ImapSource::new(account.clone());
     let s = w.poll_ok(&mut src, &account);

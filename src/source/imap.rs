@@ -217,6 +217,9 @@ pub struct ImapSource {
     new_mail_seen: bool,
     /// Action target folders known to exist on this session.
     known_folders: HashSet<String>,
+    /// The server's hierarchy delimiter (`LIST "" ""`), asked once per session when a
+    /// folder name with '/' needs translating.
+    delimiter: Option<Option<char>>,
     sent: Arc<AtomicU64>,
 }
 
@@ -242,6 +245,7 @@ impl ImapSource {
             fresh_status: None,
             new_mail_seen: false,
             known_folders: HashSet::new(),
+            delimiter: None,
             sent: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -822,7 +826,9 @@ impl ImapSource {
     /// response text, so the reply to a COPY into a missing `Entwürfe` reads as an unparsable
     /// response and kills the session. LIST answers in modified UTF-7, which is ASCII.
     fn ensure_folder(&mut self, dest: &str) -> Result<String, SourceError> {
-        let encoded = encode_mailbox_name(dest).map_err(|detail| self.mailbox_err(dest, detail))?;
+        let local = self.server_folder_name(dest)?;
+        let encoded =
+            encode_mailbox_name(&local).map_err(|detail| self.mailbox_err(dest, detail))?;
         if self.known_folders.contains(dest) {
             return Ok(encoded);
         }
@@ -854,6 +860,35 @@ impl ImapSource {
         }
         self.known_folders.insert(dest.to_string());
         Ok(encoded)
+    }
+
+    /// Folder names in the config use '/' between levels (`LinkedIn/Invitations`), as
+    /// mail clients show them; servers differ (Dovecot's Maildir++ uses '.'), so '/' is
+    /// replaced by the server's own delimiter. Names without '/' are used as written.
+    fn server_folder_name(&mut self, dest: &str) -> Result<String, SourceError> {
+        if !dest.contains('/') {
+            return Ok(dest.to_string());
+        }
+        if self.delimiter.is_none() {
+            let found = match self.call("LIST", |s| {
+                s.list(Some(""), Some("\"\"")).map(|names| {
+                    names
+                        .iter()
+                        .find_map(|n| n.delimiter().and_then(|d| d.chars().next()))
+                })
+            }) {
+                Ok(d) => d,
+                Err(CallError::Rejected(r)) => {
+                    return Err(self.mailbox_err(dest, format!("LIST: {r}")))
+                }
+                Err(CallError::Failed(e)) => return Err(e),
+            };
+            self.delimiter = Some(found);
+        }
+        Ok(match self.delimiter.flatten() {
+            Some(d) if d != '/' => dest.replace('/', &d.to_string()),
+            _ => dest.to_string(),
+        })
     }
 
     fn uid_command(&mut self, op: &'static str, command: &str) -> Result<(), SourceError> {
@@ -943,6 +978,7 @@ impl ImapSource {
         self.fresh_status = None;
         self.new_mail_seen = false;
         self.known_folders.clear();
+        self.delimiter = None;
         self.caps.clear();
     }
 
