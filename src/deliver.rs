@@ -163,8 +163,11 @@ fn summarize_problems(problems: &[crate::store::Problem], tz: &chrono_tz::Tz) ->
 pub fn digest_identity(item_ids: &[i64], now: i64, from: &str) -> (String, String) {
     let mut h = Sha256::new();
     if item_ids.is_empty() {
-        // An empty ("all quiet") digest has no items to identify it: use the day.
-        h.update(format!("empty:{}", now / 86_400).as_bytes());
+        // An empty ("all quiet", or `send_empty`) digest has no items to identify it. Each
+        // one is a new message: identified by the second it was built, so that several on
+        // one day (a schedule that fires more than daily) do not collide with one already
+        // sent. Nothing can be reported twice by re-sending one.
+        h.update(format!("empty:{now}").as_bytes());
     }
     for id in item_ids {
         h.update(id.to_le_bytes());

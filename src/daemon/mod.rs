@@ -38,9 +38,16 @@ const MAX_NAP: Duration = Duration::from_secs(30);
 const META_LAST_SLOT: &str = "last_digest_slot";
 /// Meta key: the last time an "all quiet" note was sent.
 const META_LAST_QUIET: &str = "last_all_quiet";
+/// How long a digest that is due at start-up (missed while the daemon was down) waits for
+/// the accounts' first poll, so that it carries the mail that arrived in the meantime.
+const FIRST_POLL_WAIT: Duration = Duration::from_secs(90);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
+    /// The config lacks what sending a digest needs (`digest.from`, `digest.to`, `[smtp]`):
+    /// a daemon that can never deliver would only fill its outbox.
+    #[error("the daemon sends digests, but the configuration cannot: {0}")]
+    Config(#[source] crate::config::ConfigError),
     #[error("cannot open the state store in {dir}: {source}")]
     Store {
         dir: PathBuf,
@@ -108,11 +115,13 @@ impl Board {
             .iter()
             .map(|(a, s)| format!("{a}: {s}"))
             .collect();
-        notify::status(&format!(
-            "{}; next digest {}",
-            polls.join("; "),
-            self.next_digest
-        ));
+        let mut parts = polls;
+        if !self.next_digest.is_empty() {
+            parts.push(format!("next digest {}", self.next_digest));
+        }
+        if !parts.is_empty() {
+            notify::status(&parts.join("; "));
+        }
     }
 }
 
@@ -129,6 +138,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
     mut reload: mpsc::UnboundedReceiver<()>,
 ) -> Result<(), DaemonError> {
+    cfg.require_sending().map_err(DaemonError::Config)?;
     open_store(&cfg.state.dir)?;
     notify::ready();
     info!(
@@ -187,7 +197,11 @@ pub async fn run(
             Outcome::Shutdown => break Ok(()),
             Outcome::Reload => {
                 notify::reloading();
-                match Config::load(&config_path) {
+                let loaded = Config::load(&config_path).and_then(|new| {
+                    new.require_sending()?;
+                    Ok(new)
+                });
+                match loaded {
                     Ok(new) => {
                         info!("configuration reloaded from {}", config_path.display());
                         cfg = new;
@@ -428,14 +442,23 @@ fn set_board(board: &Arc<Mutex<Board>>, account: &str, text: String) {
 async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: Arc<Mutex<Board>>) {
     let mut send_backoff = Backoff::new(SEND_BACKOFF_MIN, SEND_BACKOFF_MAX);
     let sched = cfg.digest.schedule.clone();
-    let mut store = match Store::open(&cfg.state.dir) {
-        Ok(s) => s,
-        Err(e) => {
-            error!(
-                "digest loop cannot open the state store: {}",
-                crate::error_chain(&e)
-            );
-            return;
+    let mut store = {
+        let mut open_backoff = Backoff::new(POLL_BACKOFF_MIN, POLL_BACKOFF_MAX);
+        loop {
+            match Store::open(&cfg.state.dir) {
+                Ok(s) => break s,
+                Err(e) => {
+                    let d = open_backoff.next_delay();
+                    error!(
+                        "digest loop cannot open the state store (retrying in {}s): {}",
+                        d.as_secs(),
+                        crate::error_chain(&e)
+                    );
+                    if nap(&mut stop, d).await {
+                        return;
+                    }
+                }
+            }
         }
     };
     let now = now_unix();
@@ -445,21 +468,36 @@ async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: A
         .flatten()
         .and_then(|v| v.parse::<i64>().ok());
     let last_slot_dt = last_slot.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
-    match last_slot_dt {
+    let missed = match last_slot_dt {
         None => {
             // First start: nothing was missed.
             let _ = store.set_meta(META_LAST_SLOT, &now.to_string());
+            None
         }
-        Some(last) => {
-            if let Some(slot) = sched.missed_slot(Some(last), chrono::Utc::now()) {
-                info!(
-                    "a digest was due at {} while the daemon was not running: sending it now",
-                    slot
-                );
-                run_slot(&cfg, &mut store, slot.timestamp(), &mut send_backoff).await;
-            }
+        Some(last) => sched.missed_slot(Some(last), chrono::Utc::now()),
+    };
+    let unsent = store.unsent_digests().map(|d| d.len()).unwrap_or(0);
+    if missed.is_some() || unsent > 0 {
+        // Mail that arrived while the daemon was down belongs in this digest: let every
+        // account finish its first poll (or fail it) before building it.
+        if wait_first_polls(&cfg, &board, &mut stop).await {
+            return;
         }
     }
+    if let Some(slot) = missed {
+        info!(
+            "a digest was due at {} while the daemon was not running: sending it now",
+            slot
+        );
+        run_slot(&cfg, &mut store, slot.timestamp(), &mut send_backoff).await;
+    } else if unsent > 0 {
+        // A digest that failed (or was interrupted) before the restart: retrying now is
+        // the point of a restart after fixing the mail server or the config.
+        info!("retrying the unsent digest left from before the restart");
+        retry_unsent(&cfg, &mut store, &mut send_backoff, true).await;
+    }
+    // No retry before this time (see below).
+    let mut retry_floor = 0;
     loop {
         let now = chrono::Utc::now();
         let Some(next_slot) = sched.next_after(now) else {
@@ -472,25 +510,67 @@ async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: A
         if let Ok(mut b) = board.lock() {
             b.next_digest = next_slot
                 .with_timezone(&sched.timezone())
-                .format("%a %-d %b %H:%M %Z")
+                .format("%a %-d %b %H:%M:%S %Z")
                 .to_string();
             b.publish();
         }
         let next_retry = store
             .unsent_digests()
             .ok()
-            .and_then(|ds| ds.iter().filter_map(|d| d.next_attempt_at).min());
-        let wake = match next_retry {
-            Some(r) if r < next_slot.timestamp() => r,
-            _ => next_slot.timestamp(),
+            .and_then(|ds| ds.iter().filter_map(|d| d.next_attempt_at).min())
+            .map(|r| r.max(retry_floor));
+        let (wake, is_slot) = match next_retry {
+            Some(r) if r < next_slot.timestamp() => (r, false),
+            _ => (next_slot.timestamp(), true),
         };
         if sleep_until_wall(&mut stop, wake).await {
             return;
         }
-        if wake == next_slot.timestamp() {
+        if is_slot {
             run_slot(&cfg, &mut store, wake, &mut send_backoff).await;
         } else {
-            retry_unsent(&cfg, &mut store, &mut send_backoff).await;
+            retry_unsent(&cfg, &mut store, &mut send_backoff, false).await;
+            // A retry that left a digest due (the store failing, a send error that could
+            // not be recorded) must not wake the loop again at once.
+            let now = now_unix();
+            let still_due = store.unsent_digests().map_or(true, |ds| {
+                ds.iter()
+                    .any(|d| d.next_attempt_at.is_some_and(|t| t <= now))
+            });
+            if still_due {
+                retry_floor = now + send_backoff.next_delay().as_secs().max(1) as i64;
+            }
+        }
+    }
+}
+
+/// Waits until every account has finished its first poll, successfully or not (the
+/// account loops put each account on the board after each poll), at most
+/// `FIRST_POLL_WAIT`. Returns true when stopping.
+async fn wait_first_polls(
+    cfg: &Config,
+    board: &Arc<Mutex<Board>>,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + FIRST_POLL_WAIT;
+    loop {
+        let done = board.lock().map_or(true, |b| {
+            cfg.accounts
+                .iter()
+                .all(|a| b.polls.iter().any(|(name, _)| *name == a.name))
+        });
+        if done {
+            return false;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            warn!(
+                "the first poll did not finish within {}s; building the digest without it",
+                FIRST_POLL_WAIT.as_secs()
+            );
+            return false;
+        }
+        if nap(stop, Duration::from_millis(100)).await {
+            return true;
         }
     }
 }
@@ -499,24 +579,67 @@ async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: A
 async fn run_slot(cfg: &Config, store: &mut Store, slot: i64, backoff: &mut Backoff) {
     let _ = store.set_meta(META_LAST_SLOT, &slot.to_string());
     let now = now_unix();
-    let quiet_due = cfg.digest.weekly_all_quiet
-        && store
+    // "All quiet" means nothing was mailed for a week: neither a digest nor a note.
+    let quiet_due = cfg.digest.weekly_all_quiet && {
+        let last_quiet = store
             .get_meta(META_LAST_QUIET)
             .ok()
             .flatten()
-            .and_then(|v| v.parse::<i64>().ok())
-            .or(store.last_sent_digest_at().ok().flatten())
-            .is_none_or(|t| now - t >= 7 * 86_400);
+            .and_then(|v| v.parse::<i64>().ok());
+        let last_sent = store.last_sent_digest_at().ok().flatten();
+        last_quiet
+            .max(last_sent)
+            .is_none_or(|t| now - t >= 7 * 86_400)
+    };
     let when_empty = if cfg.digest.send_empty || quiet_due {
         WhenEmpty::Send
     } else {
         WhenEmpty::Skip
     };
-    attempt(cfg, store, when_empty, backoff, quiet_due).await;
+    attempt(cfg, store, when_empty, backoff).await;
 }
 
-async fn retry_unsent(cfg: &Config, store: &mut Store, backoff: &mut Backoff) {
-    attempt(cfg, store, WhenEmpty::Skip, backoff, false).await;
+/// Retries the unsent digests that are due (all of them when `all`). The outbox copy is
+/// sent as it is when its items are still exactly what is pending; otherwise it is
+/// replaced by a digest of everything pending now.
+async fn retry_unsent(cfg: &Config, store: &mut Store, backoff: &mut Backoff, all: bool) {
+    let now = now_unix();
+    let due: Vec<_> = match store.unsent_digests() {
+        Ok(ds) => ds
+            .into_iter()
+            .filter(|d| all || d.next_attempt_at.is_none_or(|t| t <= now))
+            .collect(),
+        Err(e) => {
+            error!("cannot read the outbox: {}", crate::error_chain(&e));
+            return;
+        }
+    };
+    if due.is_empty() {
+        return;
+    }
+    // An empty digest (send_empty, or the weekly "all quiet" note) is retried as such.
+    let when_empty = if due.iter().any(|d| d.item_ids.is_empty()) {
+        WhenEmpty::Send
+    } else {
+        WhenEmpty::Skip
+    };
+    if let Attempt::Nothing = attempt(cfg, store, when_empty, backoff).await {
+        // The digests' items are no longer pending (another digest carried them):
+        // nothing is left to retry.
+        for d in &due {
+            let _ = store.supersede_digest(&d.id);
+        }
+    }
+}
+
+enum Attempt {
+    /// A digest was built and sent, or sending it failed (then it stays in the outbox
+    /// with a retry time).
+    Tried,
+    /// Nothing to send.
+    Nothing,
+    /// The digest could not be built.
+    Error,
 }
 
 async fn attempt(
@@ -524,19 +647,24 @@ async fn attempt(
     store: &mut Store,
     when_empty: WhenEmpty,
     backoff: &mut Backoff,
-    quiet: bool,
-) {
+) -> Attempt {
     let now = now_unix();
     match deliver::prepare(cfg, store, now, when_empty) {
-        Ok(None) => info!("no new invitations: no digest sent"),
+        Ok(None) => {
+            info!("no new invitations: no digest sent");
+            Attempt::Nothing
+        }
         Ok(Some(p)) => {
             let delay = backoff.next_delay();
             match deliver::send_prepared(cfg, store, &p, now_unix, delay).await {
                 Ok(()) => {
                     backoff.reset();
-                    if quiet && p.item_ids.is_empty() {
+                    if p.item_ids.is_empty() {
+                        // An empty digest tells the reader all is quiet, whatever the
+                        // reason it was sent.
                         let _ = store.set_meta(META_LAST_QUIET, &now.to_string());
                     }
+                    Attempt::Tried
                 }
                 Err(e) => {
                     let _ = store.record_problem(&Problem {
@@ -546,9 +674,13 @@ async fn attempt(
                         detail: crate::error_chain(&e),
                     });
                     warn!("will retry the digest in about {}s", delay.as_secs());
+                    Attempt::Tried
                 }
             }
         }
-        Err(e) => error!("cannot build the digest: {}", crate::error_chain(&e)),
+        Err(e) => {
+            error!("cannot build the digest: {}", crate::error_chain(&e));
+            Attempt::Error
+        }
     }
 }

@@ -10,8 +10,14 @@ pub fn ready() {
     let _ = sd_notify::notify(false, &[NotifyState::Ready]);
 }
 
+/// RELOADING=1 with the MONOTONIC_USEC= systemd needs to match it to the reload it asked
+/// for (required by `Type=notify-reload`, harmless with `Type=notify`).
 pub fn reloading() {
-    let _ = sd_notify::notify(false, &[NotifyState::Reloading]);
+    let mut states = vec![NotifyState::Reloading];
+    if let Ok(now) = NotifyState::monotonic_usec_now() {
+        states.push(now);
+    }
+    let _ = sd_notify::notify(false, &states);
 }
 
 pub fn stopping() {
