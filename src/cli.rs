@@ -216,9 +216,9 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
                 _ => exit::USAGE,
             };
             let _ = e.print();
@@ -415,7 +415,7 @@ fn cmd_config_check(a: CheckArgs) -> Result<(), CliError> {
     match crate::config::check(&path) {
         Ok((cfg, warnings)) => {
             for w in warnings {
-                eprintln!("warning: {w}");
+                eprintln!("{w}");
             }
             println!("{}: ok", path.display());
             if a.connect {
@@ -708,7 +708,7 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
         tracing::warn!("{w}");
     }
     let rt = runtime()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).map_err(|e| {
             CliError::new(
@@ -740,7 +740,11 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
         crate::daemon::run(path, cfg, shutdown, reload_rx)
             .await
             .map_err(|e| CliError::new(exit::IOERR, chain(&e)))
-    })
+    });
+    // A blocking IMAP IDLE wait may still hold a runtime thread; everything it would
+    // commit is consistent, so do not wait for it to time out.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 /// Whether stderr goes to a terminal (colours) and whether systemd's journal already adds

@@ -208,8 +208,7 @@ pub fn file_label(path: Option<&Path>) -> String {
 }
 
 /// Reads and checks the file at `path`, returning the config and its warnings as
-/// `FILE:LINE:COL: path: message` lines, without a `warning:` marker: the caller adds its
-/// own (`config check` prints `warning: ` before each). Errors come back as
+/// `FILE:LINE:COL: warning: path: message` lines. Errors come back as
 /// [`ConfigError::Invalid`], with any warnings among them marked, so the user sees
 /// everything at once.
 pub fn check(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
@@ -217,8 +216,11 @@ pub fn check(path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let (config, _) = check_text(&text, Some(path), &process_env)?;
-    let lines = config.warnings.clone();
+    let (config, issues) = check_text(&text, Some(path), &process_env)?;
+    // Same shape as errors (`FILE:LINE:COL: warning: path: message`) so editors can jump
+    // to the place.
+    let file = file_label(Some(path));
+    let lines = issues.iter().map(|i| i.render(&file)).collect();
     Ok((config, lines))
 }
 

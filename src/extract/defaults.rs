@@ -7,7 +7,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// (language, sentence). Sources: format notes section 6; rows marked [S] were seen in
+/// (language, sentence). Sources: format notes section 6; rows marked `[S]` were seen in
 /// real mail, the rest are LinkedIn UI strings attested in public reports.
 pub const DEFAULT_TEXTS: &[(&str, &str)] = &[
     ("en", "I'd like to add you to my professional network on LinkedIn."), // [S] 2015 guest

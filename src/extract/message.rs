@@ -18,6 +18,8 @@ pub enum MessageError {
     Parse(#[from] mailparse::MailParseError),
     #[error("empty message")]
     Empty,
+    #[error("not an email message: it does not start with a header line such as \"From: ...\"")]
+    NotMail,
 }
 
 /// The sender as written in From.
@@ -35,7 +37,7 @@ impl Sender {
             .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase())
     }
 
-    /// "Name <addr>" for display.
+    /// `Name <addr>` for display.
     pub fn display(&self) -> String {
         match (&self.display_name, &self.address) {
             (Some(n), Some(a)) => format!("{n} <{a}>"),
@@ -103,6 +105,18 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
         return Err(MessageError::Empty);
     }
     let mail = mailparse::parse_mail(raw)?;
+    // mailparse takes almost anything as headers; a message must start with at least one
+    // real header line (an mbox "From " separator line does not count).
+    let first = mail
+        .headers
+        .iter()
+        .map(|h| h.get_key())
+        .find(|k| !k.starts_with("From "));
+    let looks_like_header =
+        |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+    if !first.as_deref().is_some_and(looks_like_header) {
+        return Err(MessageError::NotMail);
+    }
     let mut msg = Message {
         headers: mail
             .headers
