@@ -937,6 +937,45 @@ fn digest_now_dry_run_then_send_starttls_and_implicit_tls() {
     assert!(second.text.contains("Jürgen Weißmüller"), "{}", second.text);
     assert!(!second.text.contains(DANA), "{}", second.text);
     assert!(s.pending_names().is_empty());
+
+    // The SMTP server refuses the login: exit 69, the digest stays in the outbox and its
+    // invitation pending; with the right password the same digest goes out.
+    s.append(&["003"]);
+    s.cli_ok(&["poll", "--once"]);
+    let wrong_pw = s.tmp.path().join("wrong.pw");
+    fs::write(&wrong_pw, "not-alicepw\n").unwrap();
+    let text = s.config_text(&Opts::new(NEVER_SOON));
+    let (accounts, smtp) = text.split_at(text.find("[smtp]").unwrap());
+    let right_pw = s.tmp.path().join("alice.pw").display().to_string();
+    let bad = s.tmp.path().join("bad-smtp.toml");
+    fs::write(
+        &bad,
+        format!(
+            "{accounts}{}",
+            smtp.replace(&right_pw, &wrong_pw.display().to_string())
+        ),
+    )
+    .unwrap();
+    let out = s.cli_with_config(&bad, &["digest", "--now"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{stderr}");
+    assert!(stderr.contains("stays in the outbox"), "{stderr}");
+    assert!(
+        !stderr.contains("not-alicepw"),
+        "the password is never shown: {stderr}"
+    );
+    assert_eq!(s.pending_names().len(), 1);
+    let unsent = s.store().unsent_digests().unwrap();
+    assert_eq!(unsent.len(), 1);
+    assert_eq!(unsent[0].attempts, 1);
+    s.cli_ok(&["digest", "--now"]);
+    let msgs = s.wait_digests(3, T_DIGEST);
+    assert_eq!(
+        parse_digest(&msgs[2]).message_id,
+        format!("<{}>", unsent[0].message_id)
+    );
+    assert!(s.pending_names().is_empty());
+    assert!(s.store().unsent_digests().unwrap().is_empty());
 }
 
 /// The daemon was down over a slot: on start it sends the missed digest once (after
