@@ -84,30 +84,49 @@ fn read_maildir(dir: &Path) -> Result<Vec<LocalMessage>, LocalError> {
         .collect()
 }
 
+/// A directory of `.eml`/`.mbox` files, read recursively (subdirectories that are
+/// Maildirs are read as such). Other files are ignored.
 fn read_dir_of_files(dir: &Path) -> Result<Vec<LocalMessage>, LocalError> {
-    let mut files = Vec::new();
+    let mut out = Vec::new();
+    collect_dir(dir, 0, &mut out)?;
+    if out.is_empty() {
+        return Err(LocalError::Unrecognised {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+/// Deep trees are not mail folders; the bound also stops symlink loops.
+const MAX_DIR_DEPTH: usize = 8;
+
+fn collect_dir(dir: &Path, depth: usize, out: &mut Vec<LocalMessage>) -> Result<(), LocalError> {
+    let mut entries = Vec::new();
     for e in fs::read_dir(dir).map_err(io(dir))? {
-        let e = e.map_err(io(dir))?;
-        let p = e.path();
+        entries.push(e.map_err(io(dir))?.path());
+    }
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if depth >= MAX_DIR_DEPTH {
+                continue;
+            }
+            if p.join("cur").is_dir() || p.join("new").is_dir() {
+                out.extend(read_maildir(&p)?);
+            } else {
+                collect_dir(&p, depth + 1, out)?;
+            }
+            continue;
+        }
         let ext = p
             .extension()
             .map(|x| x.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         if p.is_file() && (ext == "eml" || ext == "mbox") {
-            files.push(p);
+            out.extend(read_path(&p)?);
         }
     }
-    if files.is_empty() {
-        return Err(LocalError::Unrecognised {
-            path: dir.to_path_buf(),
-        });
-    }
-    files.sort();
-    let mut out = Vec::new();
-    for p in files {
-        out.extend(read_path(&p)?);
-    }
-    Ok(out)
+    Ok(())
 }
 
 fn is_mbox(raw: &[u8]) -> bool {
