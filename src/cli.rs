@@ -96,6 +96,23 @@ pub enum Command {
         after_help = "Examples:\n  invite-digest run --config /etc/invite-digest/config.toml\n\nSignals: SIGTERM/SIGINT stop within a few seconds; SIGHUP reloads the config\n(an invalid new config is logged and the old one kept)."
     )]
     Run(RunArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(
+        after_help = "Examples:\n  invite-digest completions bash > /usr/share/bash-completion/completions/invite-digest\n  invite-digest completions zsh > \"${fpath[1]}/_invite-digest\""
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    #[command(
+        after_help = "Examples:\n  invite-digest man > /usr/local/share/man/man1/invite-digest.1\n  invite-digest man | man -l -"
+    )]
+    Man,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -244,6 +261,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Schedule(a) => cmd_schedule(a),
         Command::Digest(a) => cmd_digest(a),
         Command::Run(a) => cmd_run(a),
+        Command::Completions(a) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(a.shell, &mut cmd, "invite-digest", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| CliError::new(exit::IOERR, e.to_string()))?;
+            std::io::stdout()
+                .lock()
+                .write_all(&out)
+                .map_err(|e| CliError::new(exit::IOERR, e.to_string()))
+        }
     }
 }
 
@@ -739,7 +773,13 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
         };
         crate::daemon::run(path, cfg, shutdown, reload_rx)
             .await
-            .map_err(|e| CliError::new(exit::IOERR, chain(&e)))
+            .map_err(|e| {
+                let code = match e {
+                    crate::daemon::DaemonError::Config(_) => exit::CONFIG,
+                    _ => exit::IOERR,
+                };
+                CliError::new(code, chain(&e))
+            })
     });
     // A blocking IMAP IDLE wait may still hold a runtime thread; everything it would
     // commit is consistent, so do not wait for it to time out.

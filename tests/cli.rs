@@ -227,6 +227,8 @@ fn every_subcommand_has_help_with_examples() {
         &["schedule"],
         &["digest"],
         &["run"],
+        &["completions"],
+        &["man"],
     ];
     for c in commands {
         let mut args: Vec<&str> = c.to_vec();
@@ -799,4 +801,23 @@ fn commands_that_need_a_config_exit_78_without_one() {
             r.dump()
         );
     }
+}
+
+#[test]
+fn completions_and_man_page_are_generated_from_the_cli() {
+    let r = run(&["completions", "bash"]);
+    r.assert_code(0);
+    assert!(
+        r.stdout().contains("invite-digest") && r.stdout().contains("explain"),
+        "{}",
+        r.dump()
+    );
+    let r = run(&["man"]);
+    r.assert_code(0);
+    assert!(
+        r.stdout().starts_with(".ie") || r.stdout().contains(".TH invite-digest 1"),
+        "{}",
+        r.dump()
+    );
+    assert!(r.stdout().contains("preview"), "{}", r.dump());
 }

@@ -788,17 +788,22 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 /// Creates the database file, empty, with mode 0600 if it does not exist. SQLite would create
 /// it with the umask's permissions; it gives its `-wal` and `-shm` files the database file's.
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    // Never open an existing database file here: on Linux, closing *any* descriptor of a
+    // file drops all of this process's POSIX locks on it, including those of a SQLite
+    // connection that is still open (the daemon's digest loop), which lets another process
+    // check-point and delete the WAL under it.
     let mut options = std::fs::OpenOptions::new();
-    options.append(true).create(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .map(drop)
-        .map_err(|source| StoreError::CreateFile {
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::CreateFile {
             path: path.to_owned(),
             source,
-        })
+        }),
+    }
 }
 
 /// The body of [`Store::commit_batch`], inside its transaction.
