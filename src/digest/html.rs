@@ -208,21 +208,8 @@ fn footer(h: &mut String, d: &Digest) {
             esc(&d.footer.generated)
         ));
     }
-    if !d.footer.scans.is_empty() {
-        let scanned: Vec<String> = d
-            .footer
-            .scans
-            .iter()
-            .map(|l| {
-                format!(
-                    "{}/{} ({} new messages)",
-                    esc(&l.account),
-                    esc(&l.mailbox),
-                    l.messages
-                )
-            })
-            .collect();
-        h.push_str(&format!("<div>Scanned: {}.</div>", scanned.join(", ")));
+    if let Some(line) = d.footer.scanned(esc) {
+        h.push_str(&format!("<div>{line}</div>"));
     }
     h.push_str("<div>Tune verdicts with <code>[[filters]]</code> in your config; <code>invite-digest explain</code> shows every rule.</div>");
     h.push_str("</div>");

@@ -74,6 +74,29 @@ pub struct Footer {
     pub problems: Vec<String>,
 }
 
+impl Footer {
+    /// "Scanned: work/INBOX (42 new messages), ..." with mail-derived names passed
+    /// through `escape` (HTML escaping or control-character removal).
+    pub fn scanned(&self, escape: fn(&str) -> String) -> Option<String> {
+        if self.scans.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .scans
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}/{} ({} new messages)",
+                    escape(&l.account),
+                    escape(&l.mailbox),
+                    l.messages
+                )
+            })
+            .collect();
+        Some(format!("Scanned: {}.", parts.join(", ")))
+    }
+}
+
 /// A digest ready to render.
 #[derive(Debug, Clone)]
 pub struct Digest {

@@ -159,21 +159,8 @@ fn footer(s: &mut String, d: &Digest) {
             clean(&d.footer.generated)
         ));
     }
-    if !d.footer.scans.is_empty() {
-        let scanned: Vec<String> = d
-            .footer
-            .scans
-            .iter()
-            .map(|l| {
-                format!(
-                    "{}/{} ({} new messages)",
-                    clean(&l.account),
-                    clean(&l.mailbox),
-                    l.messages
-                )
-            })
-            .collect();
-        s.push_str(&wrap(&format!("Scanned: {}.", scanned.join(", ")), 72, ""));
+    if let Some(line) = d.footer.scanned(clean) {
+        s.push_str(&wrap(&line, 72, ""));
     }
     s.push_str("Tune verdicts with [[filters]] in your config; `invite-digest explain` shows every rule.\n");
 }
