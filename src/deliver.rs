@@ -215,20 +215,6 @@ pub fn prepare(
         return Ok(None);
     }
     let (id, message_id) = digest_identity(&ids, now, &from);
-    for old in store.unsent_digests()? {
-        if old.id == id && old.status == DigestStatus::Pending {
-            return Ok(Some(Prepared {
-                id: old.id,
-                message_id: old.message_id,
-                eml: old.eml,
-                item_ids: old.item_ids,
-                summary: d.summary(),
-            }));
-        }
-        // New items arrived since that digest was built: it is replaced by one that
-        // carries everything still pending.
-        store.supersede_digest(&old.id)?;
-    }
     let eml = digest::to_email(
         &d,
         &cfg.digest.subject,
@@ -237,6 +223,23 @@ pub fn prepare(
         &message_id,
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.max(0) as u64),
     )?;
+    for old in store.unsent_digests()? {
+        if old.id == id && old.status == DigestStatus::Pending {
+            // Same items, so the same Message-ID: a retry, rendered afresh so its footer
+            // says why it is late.
+            store.refresh_digest_eml(&old.id, &eml)?;
+            return Ok(Some(Prepared {
+                id: old.id,
+                message_id: old.message_id,
+                eml,
+                item_ids: old.item_ids,
+                summary: d.summary(),
+            }));
+        }
+        // New items arrived since that digest was built: it is replaced by one that
+        // carries everything still pending.
+        store.supersede_digest(&old.id)?;
+    }
     store.enqueue_digest(&NewDigest {
         id: id.clone(),
         message_id: message_id.clone(),

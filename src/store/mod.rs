@@ -466,6 +466,20 @@ impl Store {
     /// to a sent digest or to another unsent one (supersede that first), so that no item can be
     /// delivered twice. The current scan totals are remembered with the digest so that sending
     /// it resets the footer counters to exactly what it showed.
+    /// Replaces the message of an unsent digest with a fresh rendering of the same items
+    /// (same Message-ID), so a retry shows the current footer (the delivery problem that
+    /// delayed it) and data merged meanwhile (a reminder).
+    pub fn refresh_digest_eml(&mut self, id: &str, eml: &[u8]) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE digests SET eml = ?2 WHERE id = ?1 AND status = 'pending'",
+            params![id, eml],
+        )?;
+        if n == 0 {
+            return Err(StoreError::UnknownDigest { id: id.to_owned() });
+        }
+        Ok(())
+    }
+
     pub fn enqueue_digest(&mut self, digest: &NewDigest) -> Result<(), StoreError> {
         let tx = self.write_tx()?;
         if digest_status(&tx, &digest.id)?.is_some() {

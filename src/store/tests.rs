@@ -932,3 +932,21 @@ fn errors_read_as_sentences() {
          alice/INBOX with UIDVALIDITY 1"
     );
 }
+
+#[test]
+fn an_unsent_digest_can_be_rerendered_but_a_sent_one_cannot() {
+    let mut store = Store::open_in_memory().unwrap();
+    commit(&mut store, 1, &[msg(1, invitation("1", "<i1@x>"))]);
+    let digest = new_digest("d1", item_ids(&store));
+    store.enqueue_digest(&digest).unwrap();
+    store.refresh_digest_eml("d1", b"fresh").unwrap();
+    let unsent = store.unsent_digests().unwrap();
+    assert_eq!(unsent[0].eml, b"fresh");
+    assert_eq!(unsent[0].message_id, digest.message_id);
+    store.mark_digest_sent("d1", 1_800_000_000).unwrap();
+    assert!(matches!(
+        store.refresh_digest_eml("d1", b"late"),
+        Err(StoreError::UnknownDigest { .. })
+    ));
+    assert!(store.refresh_digest_eml("nope", b"x").is_err());
+}
