@@ -67,8 +67,13 @@ const GREETINGS: &[&str] = &[
 /// invisible characters collapsed, case folded, greeting and trailing "- Name" signature
 /// removed, trailing punctuation dropped.
 pub fn normalize(text: &str) -> String {
-    let s: String = text
-        .nfkc()
+    // NFKC is the identity on ASCII, and most lines are ASCII.
+    let composed: Box<dyn Iterator<Item = char>> = if text.is_ascii() {
+        Box::new(text.chars())
+    } else {
+        Box::new(text.nfkc())
+    };
+    let s: String = composed
         .map(|c| match c {
             '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{00B4}' | '`' => '\'',
             '\u{201C}' | '\u{201D}' | '\u{00AB}' | '\u{00BB}' => '"',
@@ -129,16 +134,24 @@ pub fn strip_signature(s: &str) -> String {
 
 /// The language of the default sentence `text` matches, if it is one.
 pub fn match_default(text: &str, extra: &[(String, String)]) -> Option<String> {
+    static BUILT_IN: std::sync::LazyLock<Vec<(&'static str, String)>> =
+        std::sync::LazyLock::new(|| {
+            DEFAULT_TEXTS
+                .iter()
+                .map(|(l, t)| (*l, normalize(t)))
+                .collect()
+        });
     let n = normalize(text);
     if n.is_empty() {
         return None;
     }
-    DEFAULT_TEXTS
+    if let Some((l, _)) = BUILT_IN.iter().find(|(_, d)| *d == n) {
+        return Some(l.to_string());
+    }
+    extra
         .iter()
-        .map(|(l, t)| (l.to_string(), normalize(t)))
-        .chain(extra.iter().map(|(l, t)| (l.clone(), normalize(t))))
-        .find(|(_, d)| *d == n)
-        .map(|(l, _)| l)
+        .find(|(_, t)| normalize(t) == n)
+        .map(|(l, _)| l.clone())
 }
 
 /// Frequent short words per language; enough to tell a note's language in most cases.

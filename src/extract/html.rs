@@ -283,10 +283,9 @@ fn find_tag_end(bytes: &[u8], mut i: usize) -> Option<usize> {
 
 /// Reads one attribute value (entity-decoded) from a tag's attribute text.
 pub fn attr(attrs: &str, name: &str) -> Option<String> {
-    let lower = attrs.to_ascii_lowercase();
     let bytes = attrs.as_bytes();
     let mut from = 0;
-    while let Some(pos) = lower[from..].find(name) {
+    while let Some(pos) = find_ascii_ci(&bytes[from..], name.as_bytes()) {
         let start = from + pos;
         from = start + name.len();
         // Must be a whole attribute name.
@@ -325,7 +324,30 @@ pub fn attr(attrs: &str, name: &str) -> Option<String> {
     None
 }
 
+/// Case-insensitive (ASCII) substring search without allocating: this runs for every
+/// attribute of every tag.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    (0..=hay.len() - needle.len()).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+}
+
 fn is_hidden(attrs: &str) -> bool {
+    // Cheap rejection first: almost every tag in mail HTML has a style, few hide anything.
+    let b = attrs.as_bytes();
+    let maybe = [
+        &b"none"[..],
+        b"hidden",
+        b"max-height",
+        b"font-size",
+        b"opacity",
+    ]
+    .iter()
+    .any(|k| find_ascii_ci(b, k).is_some());
+    if !maybe {
+        return false;
+    }
     if let Some(style) = attr(attrs, "style") {
         let s: String = style
             .to_ascii_lowercase()
@@ -344,8 +366,10 @@ fn is_hidden(attrs: &str) -> bool {
             return true;
         }
     }
-    let lower = attrs.to_ascii_lowercase();
-    lower.contains(" hidden") && attr(attrs, "hidden").is_some() || lower.trim() == "hidden"
+    attrs.trim().eq_ignore_ascii_case("hidden")
+        || attrs
+            .split_ascii_whitespace()
+            .any(|a| a.eq_ignore_ascii_case("hidden"))
 }
 
 /// Decodes HTML character references: the named ones mail uses, and all numeric ones.
