@@ -2,7 +2,7 @@
 """Turns bench/run.sh's raw results into one Markdown report.
 
 usage: report.py RESULTS.tsv MACHINE.txt CRITERION_DIR PYTHON_EXTRACT.txt
-RESULTS.tsv rows: label, messages, run, wall_us, peak_rss_kb, first output line.
+RESULTS.tsv rows: label, messages, run, wall_us, peak_rss_kb, first output line, cpu_ms.
 """
 import json
 import os
@@ -19,8 +19,9 @@ def load(path):
         if len(parts) < 6 or parts[0].startswith("warmup:"):
             continue
         label, size, run, wall, rss, info = parts[:6]
+        cpu = int(parts[6]) / 1e3 if len(parts) > 6 and parts[6] else None
         rows[(label, int(size))].append({"run": int(run), "wall": int(wall) / 1e6,
-                                         "rss": int(rss or 0), "info": info})
+                                         "rss": int(rss or 0), "info": info, "cpu": cpu})
     return rows
 
 
@@ -97,12 +98,21 @@ def main():
       "The limit is bench/imap_limit.rs: one SEARCH, one FETCH of everything, nothing parsed, only "
       "the server's CA loaded.")
     p("")
-    p("Peak RSS (`/usr/bin/time -v`, median):")
+    p("Peak RSS and CPU time of the client process (user + sys; `/usr/bin/time -v`, medians). "
+      "Wall time minus the client's CPU is roughly time spent waiting for the server:")
     p("")
     p("| messages | invite-digest | limit | imaplib | imapfilter |")
     p("|---:|---:|---:|---:|---:|")
+
+    def rss_cpu(rs):
+        if not rs:
+            return "–"
+        cpus = [r["cpu"] for r in rs if r["cpu"] is not None]
+        c = f", CPU {fmt_s(statistics.median(cpus))}" if cpus else ""
+        return mib(med(rs, "rss")) + c
+
     for s in sizes:
-        p(f"| {s:,} | " + " | ".join(mib(med(rows.get((k, s), []), 'rss')) for k in
+        p(f"| {s:,} | " + " | ".join(rss_cpu(rows.get((k, s), [])) for k in
                                       ("first_scan", "limit", "imaplib", "imapfilter")) + " |")
     p("")
     li, ib = rows.get(("limit", big), []), rows.get(("imaplib", big), [])

@@ -167,8 +167,8 @@ load_to() { # N: add messages LOADED..N-1, index, pre-warm the search caches
 RES=$W/results.tsv
 : > "$RES"
 OUT=$W/out.txt
-run_timed() { # LABEL SIZE RUN CMD...: wall ms + peak RSS into $RES; stdout in $OUT
-  local label=$1 size=$2 run=$3 t0 t1 rss
+run_timed() { # LABEL SIZE RUN CMD...: wall, peak RSS, CPU (user+sys) into $RES; stdout in $OUT
+  local label=$1 size=$2 run=$3 t0 t1 rss cpu
   shift 3
   t0=$(date +%s%N)
   if ! /usr/bin/time -v -o "$W/time.txt" "$@" > "$OUT" 2> "$W/err.txt"; then
@@ -176,8 +176,9 @@ run_timed() { # LABEL SIZE RUN CMD...: wall ms + peak RSS into $RES; stdout in $
   fi
   t1=$(date +%s%N)
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$size" "$run" "$(( (t1 - t0) / 1000 ))" "$rss" \
-    "$(head -c 300 "$OUT" | head -1)" >> "$RES"
+  cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%d", s * 1000}' "$W/time.txt")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$size" "$run" "$(( (t1 - t0) / 1000 ))" "$rss" \
+    "$(head -c 300 "$OUT" | head -1)" "$cpu" >> "$RES"
 }
 expect() { # PATTERN WHAT: the last output must contain PATTERN
   grep -q -- "$1" "$OUT" || { echo "bench/run.sh: $2: expected '$1' in: $(cat "$OUT")" >&2; exit 1; }
