@@ -10,12 +10,14 @@
 //!   - `score`: `InvitationData` + rules + user filters -> `Judgement`.
 //!   - `digest`: judged items -> a digest rendered as text, HTML and a MIME message.
 //!   - `schedule`: cron expression + time zone + now -> next firing time.
+//!   - `explain`: one message's classification and judgement as JSON or text.
 //! - Adapters:
 //!   - `source`: where mail comes from (local files, IMAP).
 //!   - `store`: the SQLite state (cursors, invitations, outbox).
 //!   - `send`: SMTP delivery.
-//! - Composition: `pipeline` (one poll: fetch -> extract -> store), `daemon` (loops,
-//!   signals, systemd), `cli` (subcommands).
+//! - Composition: `pipeline` (one poll: fetch -> extract -> store), `deliver` (store ->
+//!   score -> digest -> outbox -> send -> mark reported), `daemon` (loops, signals,
+//!   systemd), `cli` (subcommands; the only module that knows clap).
 //!
 //! Data flow: source -> extract -> store; at digest time store -> score -> digest -> send
 //! -> store (mark reported only after the server accepted the digest).
