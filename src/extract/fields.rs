@@ -121,11 +121,7 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         &html_region
     };
 
-    let links: Vec<&BodyLink> = msg
-        .links
-        .iter()
-        .filter(|l| !linkedin::is_pymk_url(&l.url))
-        .collect();
+    let links: Vec<&BodyLink> = msg.links.iter().filter(|l| !l.facts.pymk).collect();
 
     let name = find_name(msg, primary, &html_region, &links);
 
@@ -203,8 +199,8 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
 
     let accept = pick_accept(&links);
     let invitation_id = accept
-        .and_then(|l| linkedin::invitation_id(&l.url))
-        .or_else(|| links.iter().find_map(|l| linkedin::invitation_id(&l.url)));
+        .and_then(|l| l.facts.invitation_id.clone())
+        .or_else(|| links.iter().find_map(|l| l.facts.invitation_id.clone()));
     let profile = pick_profile(&links, name.as_deref());
 
     let template = template_of(msg);
@@ -236,7 +232,7 @@ pub fn template_of(msg: &Message) -> Option<String> {
         let all: Vec<String> = msg
             .links
             .iter()
-            .flat_map(|l| linkedin::templates_in_url(&l.url))
+            .flat_map(|l| l.facts.templates.iter().cloned())
             .collect();
         all.iter()
             .find(|t| linkedin::template_kind(t) != linkedin::TemplateKind::Other)
@@ -284,7 +280,7 @@ fn find_name(
     // The card's name link in HTML: a profile link whose anchor text is not a button.
     links
         .iter()
-        .filter(|l| !l.hidden && linkedin::is_profile_url(&l.url))
+        .filter(|l| !l.hidden && l.facts.profile)
         .map(|l| l.label.trim())
         .find(|t| {
             !t.is_empty() && t.len() < 100 && !STRUCTURAL.is_match(t) && !t.contains("profile")
@@ -393,10 +389,7 @@ fn note_candidates(lines: &[String], name: Option<&str>, card: &[String]) -> Vec
 }
 
 fn pick_accept<'a>(links: &[&'a BodyLink]) -> Option<&'a BodyLink> {
-    let accepts: Vec<&&BodyLink> = links
-        .iter()
-        .filter(|l| linkedin::is_accept_url(&l.url))
-        .collect();
+    let accepts: Vec<&&BodyLink> = links.iter().filter(|l| l.facts.accept).collect();
     accepts
         .iter()
         .find(|l| {
@@ -416,17 +409,17 @@ fn pick_profile<'a>(links: &[&'a BodyLink], name: Option<&str>) -> Option<&'a Bo
     let name_key = name.map(key);
     let by_label = links.iter().find(|l| {
         let lab = l.label.to_lowercase();
-        linkedin::link_host(&l.url) == linkedin::LinkHost::LinkedIn
+        l.facts.host == linkedin::LinkHost::LinkedIn
             && (lab.contains("profile") || lab.contains("profil") || lab.contains("perfil"))
     });
     let by_name = name_key.as_ref().and_then(|nk| {
         links
             .iter()
-            .find(|l| linkedin::is_profile_url(&l.url) && key(&l.label) == *nk)
+            .find(|l| l.facts.profile && key(&l.label) == *nk)
     });
     by_name
         .or(by_label)
-        .or_else(|| links.iter().find(|l| linkedin::is_profile_url(&l.url)))
+        .or_else(|| links.iter().find(|l| l.facts.profile))
         .copied()
 }
 

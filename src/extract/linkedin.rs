@@ -44,15 +44,53 @@ pub fn link_host(url: &str) -> LinkHost {
         return LinkHost::NotWeb;
     }
     match Url::parse(u) {
-        Ok(parsed) => match parsed.host_str() {
-            Some(h) if is_linkedin_host(h) => LinkHost::LinkedIn,
-            Some(h) if BENIGN_THIRD_PARTY_HOSTS.contains(&h.to_ascii_lowercase().as_str()) => {
-                LinkHost::BenignThirdParty
-            }
-            Some(h) => LinkHost::Foreign(h.to_ascii_lowercase()),
-            None => LinkHost::Unparseable,
-        },
+        Ok(parsed) => host_of(&parsed),
         Err(_) => LinkHost::Unparseable,
+    }
+}
+
+fn host_of(parsed: &Url) -> LinkHost {
+    match parsed.host_str() {
+        Some(h) if is_linkedin_host(h) => LinkHost::LinkedIn,
+        Some(h) if BENIGN_THIRD_PARTY_HOSTS.contains(&h.to_ascii_lowercase().as_str()) => {
+            LinkHost::BenignThirdParty
+        }
+        Some(h) => LinkHost::Foreign(h.to_ascii_lowercase()),
+        None => LinkHost::Unparseable,
+    }
+}
+
+/// Everything the classifier asks about one link, from a single parse: mail with dozens of
+/// links would otherwise parse each URL once per question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkFacts {
+    pub host: LinkHost,
+    pub accept: bool,
+    pub profile: bool,
+    pub pymk: bool,
+    pub invitation_id: Option<String>,
+    pub templates: Vec<String>,
+}
+
+impl LinkFacts {
+    pub fn of(url: &str) -> LinkFacts {
+        let host = link_host(url);
+        let parsed = match host {
+            LinkHost::NotWeb | LinkHost::Unparseable => None,
+            _ => Url::parse(url.trim()).ok(),
+        };
+        let linkedin = host == LinkHost::LinkedIn;
+        LinkFacts {
+            accept: linkedin && parsed.as_ref().is_some_and(accept_parsed),
+            profile: linkedin && parsed.as_ref().is_some_and(profile_parsed),
+            pymk: is_pymk_url(url),
+            invitation_id: parsed
+                .as_ref()
+                .filter(|_| linkedin)
+                .and_then(invitation_id_parsed),
+            templates: parsed.as_ref().map(templates_parsed).unwrap_or_default(),
+            host,
+        }
     }
 }
 
@@ -100,10 +138,13 @@ pub fn template_kind(template: &str) -> TemplateKind {
 /// Template names found in a URL's tracking parameters (`trk=eml-<t>-…`, `trkEmail`,
 /// `ek=<t>`, `lipi=urn:li:page:email_<t>;…`). The first known one wins at the caller.
 pub fn templates_in_url(url: &str) -> Vec<String> {
+    Url::parse(url)
+        .map(|p| templates_parsed(&p))
+        .unwrap_or_default()
+}
+
+fn templates_parsed(parsed: &Url) -> Vec<String> {
     let mut out = Vec::new();
-    let Ok(parsed) = Url::parse(url) else {
-        return out;
-    };
     for (k, v) in parsed.query_pairs() {
         match k.as_ref() {
             "trk" | "trkEmail" | "tracking" => {
@@ -175,7 +216,10 @@ pub fn strip_tracking(url: &str) -> String {
 
 /// Whether a URL is an accept link of any era (format notes section 8).
 pub fn is_accept_url(url: &str) -> bool {
-    let Ok(p) = Url::parse(url) else { return false };
+    Url::parse(url).is_ok_and(|p| accept_parsed(&p))
+}
+
+fn accept_parsed(p: &Url) -> bool {
     if !p.host_str().is_some_and(is_linkedin_host) {
         return false;
     }
@@ -193,7 +237,10 @@ pub fn is_accept_url(url: &str) -> bool {
 /// Invitation id from an accept or profile link: `invitationId=` (any case) or the
 /// `/invitationId/<id>/` path segment of 2018+ links.
 pub fn invitation_id(url: &str) -> Option<String> {
-    let p = Url::parse(url).ok()?;
+    invitation_id_parsed(&Url::parse(url).ok()?)
+}
+
+fn invitation_id_parsed(p: &Url) -> Option<String> {
     if !p.host_str().is_some_and(is_linkedin_host) {
         return None;
     }
@@ -215,7 +262,10 @@ fn is_id(s: &str) -> bool {
 /// Whether a URL is a profile link (`/comm/in/<vanity>`, `/in/<vanity>`,
 /// `/comm/profile/view`, `/profile/view`).
 pub fn is_profile_url(url: &str) -> bool {
-    let Ok(p) = Url::parse(url) else { return false };
+    Url::parse(url).is_ok_and(|p| profile_parsed(&p))
+}
+
+fn profile_parsed(p: &Url) -> bool {
     if !p.host_str().is_some_and(is_linkedin_host) {
         return false;
     }

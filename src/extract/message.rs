@@ -55,6 +55,8 @@ pub struct BodyLink {
     /// Anchor text (HTML) or the label before the URL on its line (text).
     pub label: String,
     pub hidden: bool,
+    /// What the URL is, worked out once when the message is read.
+    pub facts: super::linkedin::LinkFacts,
 }
 
 /// What classification reads from one message.
@@ -162,6 +164,7 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
         msg.html_lines = rendered.lines;
         msg.links
             .extend(rendered.links.into_iter().map(|l| BodyLink {
+                facts: super::linkedin::LinkFacts::of(&l.href),
                 url: l.href,
                 label: l.text,
                 hidden: l.hidden,
@@ -282,6 +285,7 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
                 .unwrap_or(tail.len());
             let url = tail[..end].trim_end_matches(['.', ',', ';']);
             out.push(BodyLink {
+                facts: super::linkedin::LinkFacts::of(url),
                 url: url.to_string(),
                 label,
                 hidden: false,

@@ -62,8 +62,8 @@ pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
         let mut v: Vec<String> = msg
             .links
             .iter()
-            .filter_map(|l| match linkedin::link_host(&l.url) {
-                LinkHost::Foreign(h) => Some(h),
+            .filter_map(|l| match &l.facts.host {
+                LinkHost::Foreign(h) => Some(h.clone()),
                 _ => None,
             })
             .collect();
@@ -183,7 +183,7 @@ fn genuine_kind(
     }
     // No decisive template: read the content.
     let body = body_sample(msg);
-    let has_accept = msg.links.iter().any(|l| linkedin::is_accept_url(&l.url));
+    let has_accept = msg.links.iter().any(|l| l.facts.accept);
     let reminder_words = contains_any(
         &body,
         &[
