@@ -13,6 +13,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod support;
+use support::emls_under;
+
 const BIN: &str = env!("CARGO_BIN_EXE_invite-digest");
 
 fn root() -> PathBuf {
@@ -289,24 +292,6 @@ fn usage_errors_exit_64() {
 // ---------------------------------------------------------------------------------------
 // explain
 // ---------------------------------------------------------------------------------------
-
-/// Every `.eml` under `dir`, sorted.
-fn emls_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "eml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn rel(p: &Path) -> String {
     p.strip_prefix(root()).unwrap().display().to_string()

@@ -10,21 +10,11 @@ use invite_digest::config::Config;
 use invite_digest::{explain, extract, score};
 use serde_json::Value;
 
+mod support;
+
 fn fixtures() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut out = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "eml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
+    let out = support::emls_under(&root);
     assert!(
         out.len() >= 30,
         "fixture folder {} has only {} .eml files",
