@@ -139,6 +139,108 @@ pub fn poll_account(
     }
 }
 
+/// After-processing actions to apply once the poll's batches are stored, by action.
+type Actions = BTreeMap<String, (Action, Vec<u32>)>;
+
+/// What every batch of one mailbox poll shares.
+struct BatchContext<'a> {
+    account: &'a AccountConfig,
+    mailbox: &'a str,
+    uidvalidity: u32,
+    opts: &'a extract::Options,
+    now: i64,
+}
+
+/// Classifies one fetched batch and stores it together with the cursor that covers it.
+fn store_batch(
+    ctx: &BatchContext<'_>,
+    batch: Vec<Fetched>,
+    sum: &mut MailboxSummary,
+    actions: &mut Actions,
+    last_uid: &mut u32,
+    store: &mut Store,
+) -> Result<(), StoreError> {
+    let (account, mailbox) = (ctx.account, ctx.mailbox);
+    let mut messages = Vec::with_capacity(batch.len());
+    let mut batch_max = *last_uid;
+    for f in batch {
+        batch_max = batch_max.max(f.uid);
+        let Some(raw) = f.raw else {
+            let reason = format!(
+                "{} bytes exceeds max_message_size {}",
+                f.size, account.max_message_size
+            );
+            warn!(account = %account.name, mailbox, uid = f.uid, "skipped: {reason}");
+            sum.skipped.push(Skipped { uid: f.uid, reason });
+            continue;
+        };
+        sum.scanned += 1;
+        let classified = match extract::classify(&raw, ctx.opts) {
+            Ok(c) => c,
+            Err(e) => {
+                let reason = crate::error_chain(&e);
+                warn!(account = %account.name, mailbox, uid = f.uid, "unreadable message skipped: {reason}");
+                sum.skipped.push(Skipped { uid: f.uid, reason });
+                continue;
+            }
+        };
+        let action = match classified.kind {
+            Kind::Invitation | Kind::Reminder => {
+                sum.invitations += usize::from(classified.kind == Kind::Invitation);
+                sum.reminders += usize::from(classified.kind == Kind::Reminder);
+                account.after_processing.invitations.as_ref()
+            }
+            Kind::Phishing => {
+                sum.phishing += 1;
+                account.after_processing.phishing.as_ref()
+            }
+            Kind::OtherLinkedin => {
+                sum.other += 1;
+                account.after_processing.other_linkedin.as_ref()
+            }
+            Kind::NotLinkedin => {
+                sum.other += 1;
+                None
+            }
+        };
+        if let Some(a) = action {
+            actions
+                .entry(format!("{a:?}"))
+                .or_insert_with(|| (a.clone(), Vec::new()))
+                .1
+                .push(f.uid);
+        }
+        messages.push(NewMessage {
+            key: MessageKey {
+                account: account.name.clone(),
+                mailbox: mailbox.to_string(),
+                uidvalidity: ctx.uidvalidity,
+                uid: f.uid,
+            },
+            received_at: classified.date.unwrap_or(ctx.now),
+            classified,
+        });
+    }
+    let outcome = store.commit_batch(
+        &account.name,
+        mailbox,
+        Cursor {
+            uidvalidity: ctx.uidvalidity,
+            last_uid: batch_max,
+        },
+        &messages,
+    )?;
+    sum.new_items += outcome.new_items;
+    sum.duplicates += outcome.duplicates;
+    sum.invitations = sum
+        .invitations
+        .saturating_sub(outcome.duplicate_invitations);
+    sum.reminders = sum.reminders.saturating_sub(outcome.duplicate_reminders);
+    sum.phishing = sum.phishing.saturating_sub(outcome.duplicate_phishing);
+    *last_uid = batch_max;
+    Ok(())
+}
+
 fn poll_mailbox(
     src: &mut ImapSource,
     account: &AccountConfig,
@@ -169,102 +271,43 @@ fn poll_mailbox(
     };
     let uids = src.search_new(after)?;
     let mut last_uid = after;
-    let mut actions: BTreeMap<String, (Action, Vec<u32>)> = BTreeMap::new();
-    // The fetch sink can only return a source error; a store failure is parked here and
-    // reported as what it is once the fetch has stopped.
-    let mut store_failure: Option<StoreError> = None;
-    let fetched = {
-        let mut sink = |batch: Vec<Fetched>| -> Result<(), SourceError> {
-            let mut messages = Vec::with_capacity(batch.len());
-            let mut batch_max = last_uid;
-            for f in batch {
-                batch_max = batch_max.max(f.uid);
-                let Some(raw) = f.raw else {
-                    let reason = format!(
-                        "{} bytes exceeds max_message_size {}",
-                        f.size, account.max_message_size
-                    );
-                    warn!(account = %account.name, mailbox, uid = f.uid, "skipped: {reason}");
-                    sum.skipped.push(Skipped { uid: f.uid, reason });
-                    continue;
-                };
-                sum.scanned += 1;
-                let classified = match extract::classify(&raw, opts) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        let reason = crate::error_chain(&e);
-                        warn!(account = %account.name, mailbox, uid = f.uid, "unreadable message skipped: {reason}");
-                        sum.skipped.push(Skipped { uid: f.uid, reason });
-                        continue;
-                    }
-                };
-                let action = match classified.kind {
-                    Kind::Invitation | Kind::Reminder => {
-                        sum.invitations += usize::from(classified.kind == Kind::Invitation);
-                        sum.reminders += usize::from(classified.kind == Kind::Reminder);
-                        account.after_processing.invitations.as_ref()
-                    }
-                    Kind::Phishing => {
-                        sum.phishing += 1;
-                        account.after_processing.phishing.as_ref()
-                    }
-                    Kind::OtherLinkedin => {
-                        sum.other += 1;
-                        account.after_processing.other_linkedin.as_ref()
-                    }
-                    Kind::NotLinkedin => {
-                        sum.other += 1;
-                        None
-                    }
-                };
-                if let Some(a) = action {
-                    actions
-                        .entry(format!("{a:?}"))
-                        .or_insert_with(|| (a.clone(), Vec::new()))
-                        .1
-                        .push(f.uid);
-                }
-                messages.push(NewMessage {
-                    key: MessageKey {
-                        account: account.name.clone(),
-                        mailbox: mailbox.to_string(),
-                        uidvalidity: status.uidvalidity,
-                        uid: f.uid,
-                    },
-                    received_at: classified.date.unwrap_or(now),
-                    classified,
-                });
-            }
-            let outcome = match store.commit_batch(
-                &account.name,
-                mailbox,
-                Cursor {
-                    uidvalidity: status.uidvalidity,
-                    last_uid: batch_max,
-                },
-                &messages,
-            ) {
-                Ok(o) => o,
-                Err(e) => {
-                    store_failure = Some(e);
-                    return Err(SourceError::Protocol {
-                        account: account.name.clone(),
-                        detail: "fetch abandoned after a state store error".into(),
-                    });
-                }
-            };
-            sum.new_items += outcome.new_items;
-            sum.duplicates += outcome.duplicates;
-            sum.invitations = sum
-                .invitations
-                .saturating_sub(outcome.duplicate_invitations);
-            sum.reminders = sum.reminders.saturating_sub(outcome.duplicate_reminders);
-            sum.phishing = sum.phishing.saturating_sub(outcome.duplicate_phishing);
-            last_uid = batch_max;
-            Ok(())
-        };
-        src.fetch(&uids, &mut sink)
+    let mut actions: Actions = BTreeMap::new();
+    let ctx = BatchContext {
+        account,
+        mailbox,
+        uidvalidity: status.uidvalidity,
+        opts,
+        now,
     };
+    // Classifying and storing one batch overlaps with fetching the next (a channel holds
+    // at most one batch, so memory stays bounded): a first scan then costs about the larger
+    // of server time and our CPU time, not their sum. A store failure stops the worker;
+    // the next send fails, which ends the fetch, and the failure is reported as what it is.
+    let mut store_failure: Option<StoreError> = None;
+    let fetched = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Fetched>>(1);
+        let (sum_w, actions_w, last_w, store_w, ctx_w) =
+            (&mut sum, &mut actions, &mut last_uid, &mut *store, &ctx);
+        let worker = scope.spawn(move || -> Result<(), StoreError> {
+            for batch in rx {
+                store_batch(ctx_w, batch, sum_w, actions_w, last_w, store_w)?;
+            }
+            Ok(())
+        });
+        let fetched = src.fetch(&uids, &mut |batch| {
+            tx.send(batch).map_err(|_| SourceError::Protocol {
+                account: account.name.clone(),
+                detail: "fetch abandoned after a state store error".into(),
+            })
+        });
+        drop(tx);
+        match worker.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => store_failure = Some(e),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        fetched
+    });
     if let Some(e) = store_failure {
         return Err(PollError::Store(e));
     }
