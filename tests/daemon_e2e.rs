@@ -689,20 +689,9 @@ fn smtp_down_at_digest_time_then_back() {
         "{}",
         p.subject
     );
-    assert_eq!(
-        p.text.matches(&format!("* {DANA}\n")).count(),
-        1,
-        "{}",
-        p.text
-    );
-    assert_eq!(
-        p.text.matches(&format!("* {JORDAN}\n")).count(),
-        1,
-        "{}",
-        p.text
-    );
-    // The retry sends the digest exactly as it was built (same bytes, same Message-ID),
-    // so its footer cannot mention the failure; the store has it (checked above).
+    assert_listed_once(&p.text, DANA);
+    assert_listed_once(&p.text, JORDAN);
+    // The retry keeps the Message-ID; the failure itself is in the store (checked above).
     assert!(s.pending_names().is_empty());
     // Nothing more is sent at later slots.
     let quiet = d.count("no new invitations: no digest sent");
@@ -766,18 +755,8 @@ fn sigkill_between_poll_and_digest_loses_nothing() {
     assert!(log.contains("retrying the unsent digest"), "{log}");
     let msgs = s.wait_digests(1, T_DIGEST);
     let p = parse_digest(&msgs[0]);
-    assert_eq!(
-        p.text.matches(&format!("* {DANA}\n")).count(),
-        1,
-        "{}",
-        p.text
-    );
-    assert_eq!(
-        p.text.matches(&format!("* {JORDAN}\n")).count(),
-        1,
-        "{}",
-        p.text
-    );
+    assert_listed_once(&p.text, DANA);
+    assert_listed_once(&p.text, JORDAN);
     assert_eq!(p.text.matches(PHISH_FROM).count(), 1, "{}", p.text);
     thread::sleep(Duration::from_secs(1));
     d.stop();
@@ -1008,4 +987,9 @@ fn catch_up_sends_the_missed_digest_once() {
     let log = d.stop();
     assert!(!log.contains("while the daemon was not running"), "{log}");
     assert_eq!(s.digests().len(), 1);
+}
+
+/// The inviter appears exactly once among the digest's text entries.
+fn assert_listed_once(text: &str, name: &str) {
+    assert_eq!(text.matches(&format!("* {name}\n")).count(), 1, "{text}");
 }
