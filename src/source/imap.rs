@@ -24,6 +24,7 @@ use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{debug, info, warn};
 
+mod fetch;
 mod tls;
 
 use self::tls::{HandshakeFailure, Transport};
@@ -221,6 +222,11 @@ pub struct ImapSource {
     /// folder name with '/' needs translating.
     delimiter: Option<Option<char>>,
     sent: Arc<AtomicU64>,
+    /// A second handle on the session's stream, for [`fetch::uid_fetch`].
+    raw: Option<Transport>,
+    /// Tags of the commands sent through `raw`: `F1`, `F2`, ... (the `imap` crate uses
+    /// `a1`, `a2`, ..., so the two never collide).
+    raw_tag: u32,
 }
 
 impl std::fmt::Debug for ImapSource {
@@ -247,6 +253,8 @@ impl ImapSource {
             known_folders: HashSet::new(),
             delimiter: None,
             sent: Arc::new(AtomicU64::new(0)),
+            raw: None,
+            raw_tag: 0,
         }
     }
 
@@ -322,6 +330,7 @@ impl ImapSource {
         if greeting {
             self.read_greeting(&mut transport)?;
         }
+        let raw = transport.share();
         let client = imap::Client::new(transport);
         let mut session = self.login(client)?;
         // The crate prints every line, LOGIN included, to stderr when this is set. It is off
@@ -351,6 +360,7 @@ impl ImapSource {
             "logged in"
         );
         self.session = Some(session);
+        self.raw = Some(raw);
         Ok(())
     }
 
@@ -695,17 +705,10 @@ impl ImapSource {
         for set in uid_sets(batch, MAX_UID_SET_LEN) {
             let mut retried = false;
             loop {
-                let result = self.call("UID FETCH", |s| {
-                    s.uid_fetch(&set, query).map(|fetches| {
-                        fetches
-                            .iter()
-                            .filter_map(|f| Some((f.uid?, f.size, f.body().map(<[u8]>::to_vec))))
-                            .collect::<Vec<_>>()
-                    })
-                });
-                match result {
+                match self.raw_fetch(&set, query, max.saturating_add(1)) {
                     Ok(items) => {
-                        for (uid, size, body) in items {
+                        for fetch::Item { uid, size, body } in items {
+                            let Some(uid) = uid else { continue };
                             // Unsolicited FETCH responses (flag changes) can be mixed in.
                             if batch.binary_search(&uid).is_err() {
                                 continue;
@@ -974,6 +977,7 @@ impl ImapSource {
 
     fn drop_session(&mut self) {
         self.session = None;
+        self.raw = None;
         self.selected = None;
         self.fresh_status = None;
         self.new_mail_seen = false;
@@ -991,6 +995,53 @@ impl ImapSource {
         self.selected
             .as_ref()
             .ok_or_else(|| self.protocol("no mailbox selected (call examine first)".to_string()))
+    }
+
+    /// `UID FETCH` through [`fetch`] rather than the `imap` crate (see there why), with the
+    /// same error handling as [`Self::call`].
+    fn raw_fetch(
+        &mut self,
+        set: &str,
+        query: &str,
+        max_literal: u64,
+    ) -> Result<Vec<fetch::Item>, CallError> {
+        const OP: &str = "UID FETCH";
+        self.fresh_status = None;
+        let Some(raw) = self.raw.as_mut() else {
+            return Err(CallError::Failed(SourceError::NotConnected {
+                account: self.account.name.clone(),
+            }));
+        };
+        self.raw_tag += 1;
+        let tag = format!("F{}", self.raw_tag);
+        let result = fetch::uid_fetch(raw, &tag, set, query, max_literal);
+        let err = match result {
+            Ok(reply) => {
+                if reply.exists {
+                    self.new_mail_seen = true;
+                }
+                if let Some(text) = &reply.bye {
+                    debug!(account = %self.account.name, "server BYE: {text}");
+                }
+                match reply.status {
+                    fetch::Status::Ok => return Ok(reply.items),
+                    fetch::Status::No | fetch::Status::Bad => {
+                        return Err(CallError::Rejected(Rejected {
+                            status: if reply.status == fetch::Status::No {
+                                "NO"
+                            } else {
+                                "BAD"
+                            },
+                            information: reply.text,
+                        }))
+                    }
+                }
+            }
+            Err(fetch::FetchError::Io(e)) => self.io_error(OP, e),
+            Err(fetch::FetchError::Protocol(detail)) => self.protocol(format!("{OP}: {detail}")),
+        };
+        self.drop_session();
+        Err(CallError::Failed(err))
     }
 
     /// Runs one command on the session. NO/BAD come back as `Rejected` with the session kept;
@@ -1536,9 +1587,9 @@ mod tests {
             "{EXAMINE_OK}\
              * 1 FETCH (UID 3 RFC822.SIZE 15 BODY[]<0> {{15}}\r\n{body})\r\n\
              * 2 FETCH (UID 4 RFC822.SIZE 5000 BODY[]<0> {{3}}\r\nabc)\r\n\
-             a4 OK\r\n\
+             F1 OK\r\n\
              * 3 FETCH (FLAGS (\\Seen))\r\n\
-             a5 OK\r\n"
+             F2 OK\r\n"
         );
         let (mut src, w) = logged_in(account(), CAPS, &rest);
         src.examine("INBOX").unwrap();
@@ -1568,19 +1619,19 @@ mod tests {
         assert!(batches[1].is_empty());
         let w = written(&w);
         assert!(
-            w.contains("a4 UID FETCH 3:4 (UID RFC822.SIZE BODY.PEEK[]<0.101>)\r\n"),
+            w.contains("F1 UID FETCH 3:4 (UID RFC822.SIZE BODY.PEEK[]<0.101>)\r\n"),
             "{w}"
         );
-        assert!(w.contains("a5 UID FETCH 7 "), "{w}");
+        assert!(w.contains("F2 UID FETCH 7 "), "{w}");
         assert!(!w.contains("BODY[]"), "never a non-PEEK fetch: {w}");
     }
 
     #[test]
     fn fetch_retries_once_after_expungeissued() {
         let rest = format!(
-            "{EXAMINE_OK}a4 NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n\
-             * 2 EXPUNGE\r\na5 OK\r\n\
-             * 1 FETCH (UID 3 RFC822.SIZE 2 BODY[]<0> {{2}}\r\nhi)\r\na6 OK\r\n"
+            "{EXAMINE_OK}F1 NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n\
+             * 2 EXPUNGE\r\na4 OK\r\n\
+             * 1 FETCH (UID 3 RFC822.SIZE 2 BODY[]<0> {{2}}\r\nhi)\r\nF2 OK\r\n"
         );
         let (mut src, _) = logged_in(account(), CAPS, &rest);
         src.examine("INBOX").unwrap();
@@ -1725,6 +1776,44 @@ mod tests {
             IdleOutcome::NewMail
         );
         assert_eq!(src.round_trips(), before);
+    }
+
+    #[test]
+    fn fetch_shares_the_stream_with_the_crate() {
+        // The raw FETCH reads its response (with an EXISTS in it); the crate's next command
+        // (a search) continues on the same stream with its own tags.
+        let rest = format!(
+            "{EXAMINE_OK}* 1 FETCH (UID 3 RFC822.SIZE 2 BODY[]<0> {{2}}\r\nhi)\r\n* 4 EXISTS\r\n\
+             F1 OK\r\n* SEARCH 3 9\r\na4 OK\r\n"
+        );
+        let (mut src, w) = logged_in(account(), CAPS, &rest);
+        src.examine("INBOX").unwrap();
+        let mut got = Vec::new();
+        src.fetch(&[3], &mut |b| {
+            got.extend(b);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(src.search_new(2).unwrap(), vec![3, 9]);
+        assert!(src.new_mail_seen);
+        assert_eq!(src.round_trips(), 5);
+        let w = written(&w);
+        assert!(
+            w.contains("F1 UID FETCH 3 ") && w.contains("a4 UID SEARCH "),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn broken_fetch_response_drops_the_session() {
+        let rest = format!("{EXAMINE_OK}* 1 FETCH (UID x)\r\nF1 OK\r\n");
+        let (mut src, _) = logged_in(account(), CAPS, &rest);
+        src.examine("INBOX").unwrap();
+        let e = src.fetch(&[3], &mut |_| Ok(())).unwrap_err();
+        assert!(matches!(e, SourceError::Protocol { .. }), "{e:?}");
+        assert!(e.to_string().contains("UID FETCH"), "{e}");
+        assert!(!src.is_connected());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use native_tls::{Certificate, Protocol, TlsConnector, TlsStream};
@@ -151,10 +151,15 @@ enum Inner {
 }
 
 /// The byte stream under an IMAP session. Counts flushes: the `imap` crate flushes exactly
-/// once per line it sends (a command, a SASL response, IDLE's `DONE`), so the count is the
-/// number of client turns, i.e. round trips.
+/// once per line it sends (a command, a SASL response, IDLE's `DONE`), and so does
+/// [`super::fetch`], so the count is the number of client turns, i.e. round trips.
+///
+/// A transport can be [shared](Transport::share): the `imap` crate owns one handle and
+/// `fetch` uses another between the crate's commands. Only one thread uses an IMAP session
+/// at a time, so the mutex is never contended; it is there because the session must be
+/// `Send` to move to a blocking thread.
 pub struct Transport {
-    inner: Inner,
+    shared: Arc<Mutex<Shared>>,
     sent: Arc<AtomicU64>,
     /// What `set_read_timeout(None)` restores. The `imap` crate's IDLE sets a long read
     /// timeout while idling and then `None` ("no timeout"); mapping `None` back to the
@@ -163,9 +168,17 @@ pub struct Transport {
     default_read_timeout: Duration,
 }
 
+struct Shared {
+    inner: Inner,
+    /// Bytes read ahead by one handle and given back with [`Transport::unread`]; served
+    /// before anything new from the socket.
+    pushback: Vec<u8>,
+    pushback_pos: usize,
+}
+
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.inner {
+        let kind = match self.lock().inner {
             Inner::Plain(_) => "plain",
             Inner::Tls(_) => "tls",
             #[cfg(test)]
@@ -176,12 +189,20 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    pub fn plain(tcp: TcpStream, sent: Arc<AtomicU64>, default_read_timeout: Duration) -> Self {
+    fn new(inner: Inner, sent: Arc<AtomicU64>, default_read_timeout: Duration) -> Self {
         Transport {
-            inner: Inner::Plain(tcp),
+            shared: Arc::new(Mutex::new(Shared {
+                inner,
+                pushback: Vec::new(),
+                pushback_pos: 0,
+            })),
             sent,
             default_read_timeout,
         }
+    }
+
+    pub fn plain(tcp: TcpStream, sent: Arc<AtomicU64>, default_read_timeout: Duration) -> Self {
+        Self::new(Inner::Plain(tcp), sent, default_read_timeout)
     }
 
     pub fn tls(
@@ -189,34 +210,67 @@ impl Transport {
         sent: Arc<AtomicU64>,
         default_read_timeout: Duration,
     ) -> Self {
+        Self::new(Inner::Tls(Box::new(stream)), sent, default_read_timeout)
+    }
+
+    /// Another handle on the same stream (and round-trip counter).
+    pub fn share(&self) -> Self {
         Transport {
-            inner: Inner::Tls(Box::new(stream)),
-            sent,
-            default_read_timeout,
+            shared: self.shared.clone(),
+            sent: self.sent.clone(),
+            default_read_timeout: self.default_read_timeout,
         }
     }
 
-    /// The TCP socket back, for the STARTTLS upgrade. `None` if this is not a plain stream.
+    /// Puts bytes back in front of the stream: the next read of any handle returns them
+    /// first. For a reader that read past the end of its response.
+    pub fn unread(&self, bytes: &[u8]) {
+        let mut s = self.lock();
+        let mut pushback = bytes.to_vec();
+        pushback.extend_from_slice(&s.pushback[s.pushback_pos..]);
+        s.pushback = pushback;
+        s.pushback_pos = 0;
+    }
+
+    /// The TCP socket back, for the STARTTLS upgrade. `None` if this is not a plain stream,
+    /// is shared, or has bytes pushed back (which must not be lost).
     pub fn into_tcp(self) -> Option<TcpStream> {
-        match self.inner {
+        let shared = Arc::try_unwrap(self.shared).ok()?.into_inner().ok()?;
+        if shared.pushback_pos < shared.pushback.len() {
+            return None;
+        }
+        match shared.inner {
             Inner::Plain(tcp) => Some(tcp),
             _ => None,
         }
     }
 
+    /// The lock is never poisoned in practice (nothing panics while holding it); if it were,
+    /// the stream is no worse than after an I/O error, and the next command will tell.
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     #[cfg(test)]
     pub fn mock(stream: mock::MockStream, sent: Arc<AtomicU64>) -> Self {
-        Transport {
-            inner: Inner::Mock(stream),
-            sent,
-            default_read_timeout: Duration::from_secs(1),
-        }
+        Self::new(Inner::Mock(stream), sent, Duration::from_secs(1))
     }
 }
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.inner {
+        let mut s = self.lock();
+        if s.pushback_pos < s.pushback.len() {
+            let n = buf.len().min(s.pushback.len() - s.pushback_pos);
+            buf[..n].copy_from_slice(&s.pushback[s.pushback_pos..s.pushback_pos + n]);
+            s.pushback_pos += n;
+            if s.pushback_pos == s.pushback.len() {
+                s.pushback = Vec::new();
+                s.pushback_pos = 0;
+            }
+            return Ok(n);
+        }
+        match &mut s.inner {
             Inner::Plain(s) => s.read(buf),
             Inner::Tls(s) => s.read(buf),
             #[cfg(test)]
@@ -227,7 +281,7 @@ impl Read for Transport {
 
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.inner {
+        match &mut self.lock().inner {
             Inner::Plain(s) => s.write(buf),
             Inner::Tls(s) => s.write(buf),
             #[cfg(test)]
@@ -237,7 +291,7 @@ impl Write for Transport {
 
     fn flush(&mut self) -> io::Result<()> {
         self.sent.fetch_add(1, Ordering::Relaxed);
-        match &mut self.inner {
+        match &mut self.lock().inner {
             Inner::Plain(s) => s.flush(),
             Inner::Tls(s) => s.flush(),
             #[cfg(test)]
@@ -249,7 +303,7 @@ impl Write for Transport {
 impl imap::extensions::idle::SetReadTimeout for Transport {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> imap::Result<()> {
         let timeout = Some(timeout.unwrap_or(self.default_read_timeout));
-        let result = match &mut self.inner {
+        let result = match &mut self.lock().inner {
             Inner::Plain(s) => TcpStream::set_read_timeout(s, timeout),
             Inner::Tls(s) => TcpStream::set_read_timeout(s.get_ref(), timeout),
             #[cfg(test)]
@@ -297,7 +351,14 @@ pub mod mock {
                     "mock: script ended",
                 ));
             }
-            let n = buf.len().min(self.script.len() - self.pos);
+            // At most one line per read, as a server that waits for the next command
+            // would deliver it: a reader that buffers must not see past its response.
+            let rest = &self.script[self.pos..];
+            let line = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |i| i + 1);
+            let n = buf.len().min(line);
             buf[..n].copy_from_slice(&self.script[self.pos..self.pos + n]);
             self.pos += n;
             Ok(n)
