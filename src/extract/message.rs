@@ -270,7 +270,7 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
     let mut out = Vec::new();
     for raw_line in text.lines() {
         let line = html::decode_entities(raw_line);
-        let mut rest = line.as_str();
+        let mut rest: &str = &line;
         let mut consumed_label = false;
         while let Some(pos) = find_url_start(rest) {
             let label = if consumed_label {
@@ -296,12 +296,19 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
     out
 }
 
+/// Where the first `http://` or `https://` (any case) starts. Both begin with "http", so
+/// the first "http" followed by "://" or "s://" is the earlier of the two.
 fn find_url_start(s: &str) -> Option<usize> {
-    let lower = s.to_ascii_lowercase();
-    match (lower.find("https://"), lower.find("http://")) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let mut from = 0;
+    while let Some(p) = super::ascii::find_ci(&s.as_bytes()[from..], b"http") {
+        let at = from + p;
+        let after = &s[at + 4..];
+        if after.starts_with("://") || super::ascii::starts_with_ci(after, "s://") {
+            return Some(at);
+        }
+        from = at + 1;
     }
+    None
 }
 
 #[cfg(test)]
