@@ -27,6 +27,11 @@ pub fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
+/// Whether `hay` contains `needle`, ASCII case-insensitively.
+pub fn contains_ci(hay: &str, needle: &str) -> bool {
+    find_ci(hay.as_bytes(), needle.as_bytes()).is_some()
+}
+
 /// Whether `s` starts with `prefix`, ASCII case-insensitively.
 pub fn starts_with_ci(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
@@ -60,5 +65,6 @@ mod tests {
         assert_eq!(find_ci(b"abc", b""), None);
         assert!(starts_with_ci("HTTPS://x", "https://"));
         assert!(!starts_with_ci("http", "https://"));
+        assert!(contains_ci("a-PYMK-b", "-pymk"));
     }
 }
