@@ -117,8 +117,18 @@ fn strip_comments(s: &str) -> String {
 
 /// True when `domain` is linkedin.com or one of its subdomains (relaxed alignment).
 pub fn is_linkedin_domain(domain: &str) -> bool {
-    let d = domain.trim_end_matches('.').to_ascii_lowercase();
-    d == "linkedin.com" || d.ends_with(".linkedin.com")
+    is_domain_or_sub_ci(domain.trim_end_matches('.'), "linkedin.com")
+}
+
+/// `host` is `domain` or a subdomain of it, ASCII case-insensitively, without allocating.
+pub(super) fn is_domain_or_sub_ci(host: &str, domain: &str) -> bool {
+    let (h, d) = (host.as_bytes(), domain.as_bytes());
+    if h.len() == d.len() {
+        return h.eq_ignore_ascii_case(d);
+    }
+    h.len() > d.len()
+        && h[h.len() - d.len() - 1] == b'.'
+        && h[h.len() - d.len()..].eq_ignore_ascii_case(d)
 }
 
 /// Picks the trusted header and judges it.

@@ -5,6 +5,15 @@
 //!
 //! This is a tolerant tokenizer, not a conforming HTML parser: mail HTML is often broken,
 //! and all we need is text order, block boundaries and hrefs. It never panics.
+//!
+//! It runs over every byte of every HTML part, so it avoids per-tag allocations: tag names
+//! are compared in place, attribute values are borrowed unless they hold entities.
+
+use std::borrow::Cow;
+
+use memchr::{memchr, memchr3};
+
+use super::ascii::find_ci as find_ascii_ci;
 
 /// A link found in the HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,8 +83,12 @@ const VOID_TAGS: &[&str] = &[
 const SKIP_CONTENT: &[&str] = &["script", "style", "head", "title", "noscript", "template"];
 
 struct Open {
+    /// Lower-case tag name.
     name: String,
+    /// This element or one around it is hidden: the stack only grows and shrinks at the
+    /// top, so carrying the flag down answers "is anything open hidden" in O(1).
     hidden: bool,
+    /// Index of the innermost link open here or around it, carried down like `hidden`.
     link: Option<usize>,
 }
 
@@ -84,21 +97,17 @@ pub fn render(html: &str) -> Rendered {
     let mut out = Rendered::default();
     let mut stack: Vec<Open> = Vec::new();
     let mut line = String::new();
+    let mut scratch = String::new();
     let bytes = html.as_bytes();
     let mut i = 0;
     let mut text_start = 0;
 
-    let hidden_now = |stack: &[Open]| stack.iter().any(|o| o.hidden);
-
-    while i < bytes.len() {
-        if bytes[i] != b'<' {
-            i += 1;
-            continue;
-        }
+    while let Some(lt) = memchr(b'<', &bytes[i..]) {
+        i += lt;
         // Flush text before the tag.
         if text_start < i {
             let raw = &html[text_start..i];
-            push_text(&mut out, &mut line, &stack, raw, hidden_now(&stack));
+            push_text(&mut out, &mut line, stack.last(), raw);
         }
         // Comments and doctype.
         if html[i..].starts_with("<!--") {
@@ -111,8 +120,7 @@ pub fn render(html: &str) -> Rendered {
             continue;
         }
         if html[i..].starts_with("<!") || html[i..].starts_with("<?") {
-            let end = html[i..]
-                .find('>')
+            let end = memchr(b'>', &bytes[i..])
                 .map(|e| i + e + 1)
                 .unwrap_or(bytes.len());
             i = end;
@@ -132,21 +140,25 @@ pub fn render(html: &str) -> Rendered {
         let name_end = inner
             .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
             .unwrap_or(inner.len());
-        let name = inner[..name_end].to_ascii_lowercase();
+        // As written; compared case-insensitively, lower-cased only when kept on the stack.
+        let name = &inner[..name_end];
         if name.is_empty()
             || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-')
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b':' || c == b'-')
         {
             continue;
         }
         let attrs = &inner[name_end..];
-        let is_block = BLOCK_TAGS.contains(&name.as_str());
+        let is_block = is_one_of(name, BLOCK_TAGS);
         if closing {
             if is_block {
                 break_line(&mut out, &mut line);
             }
-            if let Some(pos) = stack.iter().rposition(|o| o.name == name) {
+            if let Some(pos) = stack
+                .iter()
+                .rposition(|o| o.name.eq_ignore_ascii_case(name))
+            {
                 stack.truncate(pos);
             }
             continue;
@@ -154,14 +166,13 @@ pub fn render(html: &str) -> Rendered {
         if is_block {
             break_line(&mut out, &mut line);
         }
-        if SKIP_CONTENT.contains(&name.as_str()) {
+        if is_one_of(name, SKIP_CONTENT) {
             // Skip to the matching close tag.
             let close = format!("</{name}");
-            let rest = &html[i..];
-            let lower = rest.to_ascii_lowercase();
-            let end = lower.find(&close).map(|e| i + e).unwrap_or(bytes.len());
-            let after = html[end..]
-                .find('>')
+            let end = find_ascii_ci(&bytes[i..], close.as_bytes())
+                .map(|e| i + e)
+                .unwrap_or(bytes.len());
+            let after = memchr(b'>', &bytes[end..])
                 .map(|e| end + e + 1)
                 .unwrap_or(bytes.len());
             i = after;
@@ -169,8 +180,8 @@ pub fn render(html: &str) -> Rendered {
             continue;
         }
         let self_closing = inner.trim_end().ends_with('/');
-        if VOID_TAGS.contains(&name.as_str()) || self_closing {
-            if name == "img" {
+        if is_one_of(name, VOID_TAGS) || self_closing {
+            if name.eq_ignore_ascii_case("img") {
                 // An image's alt text is not body text, but a tracking pixel or logo link is
                 // still a link: record src for the host check.
                 if let Some(src) = attr(attrs, "src") {
@@ -183,23 +194,29 @@ pub fn render(html: &str) -> Rendered {
             }
             continue;
         }
-        let hidden = is_hidden(attrs);
-        let mut link = None;
-        if name == "a" {
+        let parent = stack.last();
+        let hidden_around = parent.is_some_and(|o| o.hidden);
+        let hidden = is_hidden(attrs, &mut scratch);
+        let mut link = parent.and_then(|o| o.link);
+        if name.eq_ignore_ascii_case("a") {
             if let Some(href) = attr(attrs, "href") {
                 out.links.push(Link {
                     href,
                     text: String::new(),
-                    hidden: hidden || hidden_now(&stack),
+                    hidden: hidden || hidden_around,
                 });
                 link = Some(out.links.len() - 1);
             }
         }
-        stack.push(Open { name, hidden, link });
+        stack.push(Open {
+            name: name.to_ascii_lowercase(),
+            hidden: hidden || hidden_around,
+            link,
+        });
     }
     if text_start < bytes.len() {
         let raw = &html[text_start..];
-        push_text(&mut out, &mut line, &stack, raw, hidden_now(&stack));
+        push_text(&mut out, &mut line, stack.last(), raw);
     }
     break_line(&mut out, &mut line);
     for l in &mut out.links {
@@ -208,15 +225,21 @@ pub fn render(html: &str) -> Rendered {
     out
 }
 
-fn push_text(out: &mut Rendered, line: &mut String, stack: &[Open], raw: &str, hidden: bool) {
+/// Whether a tag name (any case) is in a lower-case list.
+fn is_one_of(name: &str, list: &[&str]) -> bool {
+    list.iter().any(|t| t.eq_ignore_ascii_case(name))
+}
+
+/// Adds text to the innermost open link's anchor text and, unless hidden, to the line.
+fn push_text(out: &mut Rendered, line: &mut String, top: Option<&Open>, raw: &str) {
     let text = decode_entities(raw);
-    if let Some(idx) = stack.iter().rev().find_map(|o| o.link) {
+    if let Some(idx) = top.and_then(|o| o.link) {
         if let Some(l) = out.links.get_mut(idx) {
             l.text.push_str(&text);
             l.text.push(' ');
         }
     }
-    if hidden {
+    if top.is_some_and(|o| o.hidden) {
         return;
     }
     line.push_str(&text);
@@ -260,29 +283,33 @@ pub fn collapse_ws(s: &str) -> String {
     out
 }
 
-fn find_tag_end(bytes: &[u8], mut i: usize) -> Option<usize> {
+fn find_tag_end(bytes: &[u8], i: usize) -> Option<usize> {
     // A tag must start with a letter, '/', '!' to be a tag at all.
     match bytes.get(i) {
         Some(b) if b.is_ascii_alphabetic() || *b == b'/' => {}
         _ => return None,
     }
-    let mut quote: Option<u8> = None;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if b == b'>' => return Some(i),
-            None => {}
+    // The first '>' outside quotes; a quote left open runs to the end (no tag).
+    let mut i = i;
+    loop {
+        let p = i + memchr3(b'>', b'"', b'\'', &bytes[i..])?;
+        let q = bytes[p];
+        if q == b'>' {
+            return Some(p);
         }
-        i += 1;
+        i = p + 1 + memchr(q, &bytes[p + 1..])? + 1;
     }
-    None
 }
 
 /// Reads one attribute value (entity-decoded) from a tag's attribute text.
 pub fn attr(attrs: &str, name: &str) -> Option<String> {
+    attr_raw(attrs, name).map(|v| decode_entities(v).into_owned())
+}
+
+/// The attribute value as written (trimmed, entities not decoded). The name is matched
+/// anywhere it follows whitespace, even inside another attribute's quoted value: a
+/// tolerant reading of broken markup.
+fn attr_raw<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
     let bytes = attrs.as_bytes();
     let mut from = 0;
     while let Some(pos) = find_ascii_ci(&bytes[from..], name.as_bytes()) {
@@ -308,9 +335,8 @@ pub fn attr(attrs: &str, name: &str) -> Option<String> {
             return None;
         }
         let value = if bytes[j] == b'"' || bytes[j] == b'\'' {
-            let q = bytes[j] as char;
             let rest = &attrs[j + 1..];
-            let end = rest.find(q).unwrap_or(rest.len());
+            let end = memchr(bytes[j], rest.as_bytes()).unwrap_or(rest.len());
             &rest[..end]
         } else {
             let rest = &attrs[j..];
@@ -319,28 +345,22 @@ pub fn attr(attrs: &str, name: &str) -> Option<String> {
                 .unwrap_or(rest.len());
             &rest[..end]
         };
-        return Some(decode_entities(value.trim()));
+        return Some(value.trim());
     }
     None
 }
 
-/// Case-insensitive (ASCII) substring search without allocating: this runs for every
-/// attribute of every tag.
-fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    (0..=hay.len() - needle.len()).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
-}
-
-fn is_hidden(attrs: &str) -> bool {
+/// Whether a tag's attributes hide it (inline style or the `hidden` attribute). `scratch`
+/// is reused between tags for the squashed style text.
+fn is_hidden(attrs: &str, scratch: &mut String) -> bool {
     // Cheap rejection first: almost every tag in mail HTML has a style, few hide anything.
     let b = attrs.as_bytes();
+    // Most styled tags have a font-size, so it is looked for first.
     let maybe = [
-        &b"none"[..],
+        &b"font-size"[..],
+        b"none",
         b"hidden",
         b"max-height",
-        b"font-size",
         b"opacity",
     ]
     .iter()
@@ -348,12 +368,16 @@ fn is_hidden(attrs: &str) -> bool {
     if !maybe {
         return false;
     }
-    if let Some(style) = attr(attrs, "style") {
-        let s: String = style
-            .to_ascii_lowercase()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
+    if let Some(style) = attr_raw(attrs, "style") {
+        // The style, lower-cased, with all whitespace removed ("display: none" counts).
+        scratch.clear();
+        scratch.extend(
+            decode_entities(style)
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| c.to_ascii_lowercase()),
+        );
+        let s = scratch.as_str();
         if s.contains("display:none")
             || s.contains("visibility:hidden")
             || s.contains("max-height:0;")
@@ -373,10 +397,11 @@ fn is_hidden(attrs: &str) -> bool {
 }
 
 /// Decodes HTML character references: the named ones mail uses, and all numeric ones.
-/// Unknown names are left as they are.
-pub fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
+/// Unknown names are left as they are. Borrows when there is nothing to decode, which is
+/// almost always.
+pub fn decode_entities(s: &str) -> Cow<'_, str> {
+    if memchr(b'&', s.as_bytes()).is_none() {
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -411,7 +436,7 @@ pub fn decode_entities(s: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 fn named_entity(name: &str) -> Option<char> {

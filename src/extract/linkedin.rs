@@ -3,8 +3,12 @@
 //! shapes of each era, and which URL parameters are tracking. Sources: the format notes
 //! (`docs/linkedin-formats.md` in the shared research), sections 1-3 and 7-9.
 
+use std::borrow::Cow;
+
 use url::Url;
 
+use super::ascii::{contains_ci, starts_with_ci};
+use super::auth::is_domain_or_sub_ci;
 pub use super::auth::is_linkedin_domain;
 
 /// Hosts that are not LinkedIn's but appear in genuine LinkedIn mail: app-store badges in
@@ -19,8 +23,8 @@ const BENIGN_THIRD_PARTY_HOSTS: &[&str] = &[
 
 /// Whether a link host belongs to LinkedIn (linkedin.com, its subdomains, licdn.com CDN).
 pub fn is_linkedin_host(host: &str) -> bool {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
-    is_linkedin_domain(&h) || h == "licdn.com" || h.ends_with(".licdn.com")
+    let h = host.trim_end_matches('.');
+    is_linkedin_domain(h) || is_domain_or_sub_ci(h, "licdn.com")
 }
 
 /// Classifies one link for the host check.
@@ -35,24 +39,35 @@ pub enum LinkHost {
 }
 
 pub fn link_host(url: &str) -> LinkHost {
+    parse_web(url).0
+}
+
+/// The host class and, for an absolute http(s) URL that parses, the parsed URL: parsing is
+/// the expensive part, so `LinkFacts` asks everything of this one parse. A scheme-relative
+/// `//host/...` link gets its host checked as https, but no parsed URL (it has no scheme
+/// to resolve against), as before.
+fn parse_web(url: &str) -> (LinkHost, Option<Url>) {
     let u = url.trim();
-    let lower = u.to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        if lower.starts_with("//") {
-            return link_host(&format!("https:{u}"));
+    if !(starts_with_ci(u, "http://") || starts_with_ci(u, "https://")) {
+        if u.starts_with("//") {
+            return (link_host(&format!("https:{u}")), None);
         }
-        return LinkHost::NotWeb;
+        return (LinkHost::NotWeb, None);
     }
     match Url::parse(u) {
-        Ok(parsed) => host_of(&parsed),
-        Err(_) => LinkHost::Unparseable,
+        Ok(parsed) => (host_of(&parsed), Some(parsed)),
+        Err(_) => (LinkHost::Unparseable, None),
     }
 }
 
 fn host_of(parsed: &Url) -> LinkHost {
     match parsed.host_str() {
         Some(h) if is_linkedin_host(h) => LinkHost::LinkedIn,
-        Some(h) if BENIGN_THIRD_PARTY_HOSTS.contains(&h.to_ascii_lowercase().as_str()) => {
+        Some(h)
+            if BENIGN_THIRD_PARTY_HOSTS
+                .iter()
+                .any(|b| b.eq_ignore_ascii_case(h)) =>
+        {
             LinkHost::BenignThirdParty
         }
         Some(h) => LinkHost::Foreign(h.to_ascii_lowercase()),
@@ -74,24 +89,136 @@ pub struct LinkFacts {
 
 impl LinkFacts {
     pub fn of(url: &str) -> LinkFacts {
-        let host = link_host(url);
-        let parsed = match host {
-            LinkHost::NotWeb | LinkHost::Unparseable => None,
-            _ => Url::parse(url.trim()).ok(),
+        let (host, parsed) = parse_web(url);
+        // A URL that parses without a host is read no further, like one that does not parse.
+        let parsed = parsed.filter(|_| host != LinkHost::Unparseable);
+        let pymk = is_pymk_url(url);
+        let Some(p) = parsed else {
+            return LinkFacts {
+                host,
+                accept: false,
+                profile: false,
+                pymk,
+                invitation_id: None,
+                templates: Vec::new(),
+            };
         };
-        let linkedin = host == LinkHost::LinkedIn;
+        let q = QueryFacts::of(&p);
+        let (accept, profile, invitation_id) = if host == LinkHost::LinkedIn {
+            let path = p.path().to_ascii_lowercase();
+            (
+                accept_path_query(&path, &q),
+                profile_path(&path),
+                q.invitation_id
+                    .clone()
+                    .or_else(|| invitation_id_in_path(&p)),
+            )
+        } else {
+            (false, false, None)
+        };
         LinkFacts {
-            accept: linkedin && parsed.as_ref().is_some_and(accept_parsed),
-            profile: linkedin && parsed.as_ref().is_some_and(profile_parsed),
-            pymk: is_pymk_url(url),
-            invitation_id: parsed
-                .as_ref()
-                .filter(|_| linkedin)
-                .and_then(invitation_id_parsed),
-            templates: parsed.as_ref().map(templates_parsed).unwrap_or_default(),
             host,
+            accept,
+            profile,
+            pymk,
+            invitation_id,
+            templates: q.templates,
         }
     }
+}
+
+/// What the classifier reads from a URL's query, in one pass over its pairs.
+#[derive(Debug, Default)]
+struct QueryFacts {
+    /// Template names in tracking parameters, in query order.
+    templates: Vec<String>,
+    /// An `invitationId` parameter (any case) is present.
+    has_invitation_key: bool,
+    /// A `msgID` parameter is present.
+    has_msg_id: bool,
+    /// The first `invitationId` (any case) whose value looks like an id.
+    invitation_id: Option<String>,
+}
+
+impl QueryFacts {
+    fn of(p: &Url) -> QueryFacts {
+        let mut q = QueryFacts::default();
+        for (k, raw) in query_pairs(p.query().unwrap_or("")) {
+            match k.as_ref() {
+                "trk" | "trkEmail" | "tracking" => {
+                    if let Some(rest) = decode_component(raw).strip_prefix("eml-") {
+                        if let Some(t) = template_prefix(rest) {
+                            q.templates.push(t);
+                        }
+                    }
+                }
+                "ek" => q.templates.push(decode_component(raw).to_ascii_lowercase()),
+                "lipi" => {
+                    if let Some(rest) = decode_component(raw).strip_prefix("urn:li:page:email_") {
+                        let t = rest.split(';').next().unwrap_or("");
+                        if !t.is_empty() {
+                            q.templates.push(t.to_ascii_lowercase());
+                        }
+                    }
+                }
+                "msgID" => q.has_msg_id = true,
+                _ => {}
+            }
+            if k.eq_ignore_ascii_case("invitationId") {
+                q.has_invitation_key = true;
+                if q.invitation_id.is_none() {
+                    let v = decode_component(raw);
+                    if is_id(&v) {
+                        q.invitation_id = Some(v.into_owned());
+                    }
+                }
+            }
+        }
+        q
+    }
+}
+
+/// The `name=value` pairs of a query split exactly as `Url::query_pairs` splits them, with
+/// the name decoded and the value left raw: of the dozens of tracking values in a
+/// LinkedIn link only a few are ever read, and percent-decoding all of them was the
+/// largest part of reading a link.
+fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
+    query.split('&').filter(|s| !s.is_empty()).map(|s| {
+        let (k, v) = s.split_once('=').unwrap_or((s, ""));
+        (decode_component(k), v)
+    })
+}
+
+/// application/x-www-form-urlencoded decoding of one name or value, as `form_urlencoded`
+/// does it: '+' is a space, `%XX` (either case) a byte, any other '%' itself, and invalid
+/// UTF-8 becomes U+FFFD. Borrows when there is nothing to decode.
+fn decode_component(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    if !b.iter().any(|&c| c == b'+' || c == b'%') {
+        return Cow::Borrowed(s);
+    }
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        match c {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                b.get(i).and_then(|&h| hex(h)),
+                b.get(i + 1).and_then(|&l| hex(l)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// What a LinkedIn template name says the mail is.
@@ -144,29 +271,7 @@ pub fn templates_in_url(url: &str) -> Vec<String> {
 }
 
 fn templates_parsed(parsed: &Url) -> Vec<String> {
-    let mut out = Vec::new();
-    for (k, v) in parsed.query_pairs() {
-        match k.as_ref() {
-            "trk" | "trkEmail" | "tracking" => {
-                if let Some(rest) = v.strip_prefix("eml-") {
-                    if let Some(t) = template_prefix(rest) {
-                        out.push(t);
-                    }
-                }
-            }
-            "ek" => out.push(v.to_ascii_lowercase()),
-            "lipi" => {
-                if let Some(rest) = v.strip_prefix("urn:li:page:email_") {
-                    let t = rest.split(';').next().unwrap_or("");
-                    if !t.is_empty() {
-                        out.push(t.to_ascii_lowercase());
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+    QueryFacts::of(parsed).templates
 }
 
 /// `email_m2m_invite_single_01-hero-0-accept~cta` -> `email_m2m_invite_single_01`. The name
@@ -220,18 +325,16 @@ pub fn is_accept_url(url: &str) -> bool {
 }
 
 fn accept_parsed(p: &Url) -> bool {
-    if !p.host_str().is_some_and(is_linkedin_host) {
-        return false;
-    }
-    let path = p.path().to_ascii_lowercase();
-    if path.contains("/invite-accept") || path.contains("/accept-invitation") {
-        return true;
-    }
-    let has_inv = p
-        .query_pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("invitationId"));
-    (path.starts_with("/e/v2") && has_inv)
-        || (path == "/blink" && p.query_pairs().any(|(k, _)| k == "msgID"))
+    p.host_str().is_some_and(is_linkedin_host)
+        && accept_path_query(&p.path().to_ascii_lowercase(), &QueryFacts::of(p))
+}
+
+/// Accept-link shapes, from the lower-cased path and the query of a LinkedIn URL.
+fn accept_path_query(path: &str, q: &QueryFacts) -> bool {
+    path.contains("/invite-accept")
+        || path.contains("/accept-invitation")
+        || (path.starts_with("/e/v2") && q.has_invitation_key)
+        || (path == "/blink" && q.has_msg_id)
 }
 
 /// Invitation id from an accept or profile link: `invitationId=` (any case) or the
@@ -244,11 +347,13 @@ fn invitation_id_parsed(p: &Url) -> Option<String> {
     if !p.host_str().is_some_and(is_linkedin_host) {
         return None;
     }
-    for (k, v) in p.query_pairs() {
-        if k.eq_ignore_ascii_case("invitationId") && is_id(&v) {
-            return Some(v.into_owned());
-        }
-    }
+    QueryFacts::of(p)
+        .invitation_id
+        .or_else(|| invitation_id_in_path(p))
+}
+
+/// The `/invitationId/<id>/` path segment of 2018+ links.
+fn invitation_id_in_path(p: &Url) -> Option<String> {
     let segs: Vec<&str> = p.path_segments()?.collect();
     segs.windows(2)
         .find(|w| w[0].eq_ignore_ascii_case("invitationId") && is_id(w[1]))
@@ -266,10 +371,11 @@ pub fn is_profile_url(url: &str) -> bool {
 }
 
 fn profile_parsed(p: &Url) -> bool {
-    if !p.host_str().is_some_and(is_linkedin_host) {
-        return false;
-    }
-    let path = p.path().to_ascii_lowercase();
+    p.host_str().is_some_and(is_linkedin_host) && profile_path(&p.path().to_ascii_lowercase())
+}
+
+/// Profile-link paths, lower-cased.
+fn profile_path(path: &str) -> bool {
     path.starts_with("/comm/in/")
         || path.starts_with("/in/")
         || path.starts_with("/comm/profile/view")
@@ -279,8 +385,9 @@ fn profile_parsed(p: &Url) -> bool {
 /// Tracking marker of the invitation card's own links in the 2021+ layout, as opposed to
 /// the people-you-may-know cards below it (`trk=…-pymk-…`).
 pub fn is_pymk_url(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    lower.contains("-pymk") || lower.contains("pymk~") || lower.contains("people_you_may_know")
+    contains_ci(url, "-pymk")
+        || contains_ci(url, "pymk~")
+        || contains_ci(url, "people_you_may_know")
 }
 
 #[cfg(test)]
@@ -330,6 +437,35 @@ mod tests {
         assert_eq!(
             invitation_id("https://evil.example/?invitationId=6118771169471578114"),
             None
+        );
+    }
+
+    #[test]
+    fn query_reading_matches_url_query_pairs() {
+        for q in [
+            "",
+            "a=1&b=2",
+            "&&a&=x&b==c",
+            "trk=eml-x%7Ecta&ek=a+b&lipi=urn%3Ali%3Apage%3Aemail_y%3Bz",
+            "k%=%zz&%41%4a=%e2%80%99&bad=%ff%fe&plus=+%2B+",
+            "invitationID=123456&InvitationId=%31%32%33%34%35%36%37",
+        ] {
+            let url = Url::parse(&format!("https://www.linkedin.com/x?{q}")).unwrap();
+            let ours: Vec<(String, String)> = query_pairs(url.query().unwrap_or(""))
+                .map(|(k, v)| (k.into_owned(), decode_component(v).into_owned()))
+                .collect();
+            let theirs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(ours, theirs, "{q}");
+        }
+        assert_eq!(
+            invitation_id(
+                "https://www.linkedin.com/e/v2?invitationId=%3612345&invitationid=7654321"
+            )
+            .as_deref(),
+            Some("612345")
         );
     }
 

@@ -1,7 +1,9 @@
 //! Reads an RFC 5322 message into the few things classification needs: decoded headers,
 //! the sender, the visible text of the text and HTML parts, and every link. Charset and
-//! transfer-encoding handling is mailparse's; we add tolerance (a part that fails to decode
-//! is skipped, not fatal) and bounds (very deep or very many parts are not walked).
+//! transfer-encoding handling is mailparse's, except that quoted-printable bodies are
+//! decoded by `qp` (same bytes, several times faster); we add tolerance (a part that fails
+//! to decode is skipped, not fatal) and bounds (very deep or very many parts are not
+//! walked).
 
 use mailparse::{MailHeaderMap, ParsedMail};
 
@@ -253,13 +255,30 @@ fn walk(
         return;
     }
     if ctype == "text/plain" || (ctype.is_empty() && depth == 0) {
-        if let Ok(body) = part.get_body() {
+        if let Ok(body) = body_text(part) {
             texts.push(body);
         }
     } else if ctype == "text/html" {
-        if let Ok(body) = part.get_body() {
+        if let Ok(body) = body_text(part) {
             htmls.push(body);
         }
+    }
+}
+
+/// The decoded text of a part: `ParsedMail::get_body`, with quoted-printable decoded by
+/// our faster `qp` and the charset step done as mailparse does it.
+fn body_text(part: &ParsedMail) -> Result<String, mailparse::MailParseError> {
+    match part.get_body_encoded() {
+        mailparse::body::Body::QuotedPrintable(b) => {
+            let bytes = super::qp::decode(b.get_raw());
+            let label = b.get_content_type().charset.as_bytes();
+            let text = match charset::Charset::for_label(label) {
+                Some(cs) => cs.decode(&bytes).0,
+                None => charset::decode_ascii(&bytes),
+            };
+            Ok(text.into_owned())
+        }
+        _ => part.get_body(),
     }
 }
 
@@ -270,7 +289,7 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
     let mut out = Vec::new();
     for raw_line in text.lines() {
         let line = html::decode_entities(raw_line);
-        let mut rest = line.as_str();
+        let mut rest: &str = &line;
         let mut consumed_label = false;
         while let Some(pos) = find_url_start(rest) {
             let label = if consumed_label {
@@ -296,12 +315,19 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
     out
 }
 
+/// Where the first `http://` or `https://` (any case) starts. Both begin with "http", so
+/// the first "http" followed by "://" or "s://" is the earlier of the two.
 fn find_url_start(s: &str) -> Option<usize> {
-    let lower = s.to_ascii_lowercase();
-    match (lower.find("https://"), lower.find("http://")) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let mut from = 0;
+    while let Some(p) = super::ascii::find_ci(&s.as_bytes()[from..], b"http") {
+        let at = from + p;
+        let after = &s[at + 4..];
+        if after.starts_with("://") || super::ascii::starts_with_ci(after, "s://") {
+            return Some(at);
+        }
+        from = at + 1;
     }
+    None
 }
 
 #[cfg(test)]

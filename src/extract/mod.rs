@@ -9,12 +9,14 @@
 //! 3. Only then the kind from the template name (`linkedin`), or from the content when the
 //!    template is missing, and the fields (`fields`).
 
+mod ascii;
 pub mod auth;
 pub mod defaults;
 pub mod fields;
 pub mod html;
 pub mod linkedin;
 pub mod message;
+mod qp;
 
 use crate::model::{Authenticity, Classified, Kind};
 use linkedin::{LinkHost, TemplateKind};
@@ -72,12 +74,20 @@ pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
         v
     };
     let template = fields::template_of(msg);
-    let claims = claims_linkedin(msg, template.as_deref());
+    let body = BodySample::new(msg);
+    let claims = claims_linkedin(msg, template.as_deref(), &body);
 
     let kind = if sender_is_linkedin {
-        genuine_kind(msg, &verdict, &foreign, template.as_deref(), &mut signals)
+        genuine_kind(
+            msg,
+            &verdict,
+            &foreign,
+            template.as_deref(),
+            &body,
+            &mut signals,
+        )
     } else if let Some(why) = claims {
-        if is_forward(msg) && foreign.is_empty() {
+        if is_forward(msg, &body) && foreign.is_empty() {
             signals.push(format!(
                 "forwarded LinkedIn content from {} ({why}): not an invitation to you",
                 msg.from.display()
@@ -125,6 +135,7 @@ fn genuine_kind(
     verdict: &auth::AuthVerdict,
     foreign: &[String],
     template: Option<&str>,
+    body: &BodySample,
     signals: &mut Vec<String>,
 ) -> Kind {
     if verdict.authenticity == Authenticity::Fail {
@@ -182,10 +193,10 @@ fn genuine_kind(
         }
     }
     // No decisive template: read the content.
-    let body = body_sample(msg);
+    let body = body.get();
     let has_accept = msg.links.iter().any(|l| l.facts.accept);
     let reminder_words = contains_any(
-        &body,
+        body,
         &[
             "this is a reminder",
             "how would you like to respond",
@@ -199,14 +210,14 @@ fn genuine_kind(
             || s.contains("reminder")
     });
     let accepted_notice = contains_any(
-        &body,
+        body,
         &["has accepted your invitation", "accepted your invitation"],
     );
     if accepted_notice {
         signals.push("accepted-invitation notice".into());
         return Kind::OtherLinkedin;
     }
-    let would_like = contains_any(&body, &["would like to connect on linkedin"]);
+    let would_like = contains_any(body, &["would like to connect on linkedin"]);
     if reminder_words && (has_accept || would_like) {
         signals.push("reminder of a pending invitation (content)".into());
         return Kind::Reminder;
@@ -218,7 +229,7 @@ fn genuine_kind(
     if is_invitation_sender(from_addr)
         && (would_like
             || defaults_in_body(msg)
-            || contains_any(&body, &["you received an invitation to connect"]))
+            || contains_any(body, &["you received an invitation to connect"]))
     {
         signals.push("invitation wording from LinkedIn's invitation sender".into());
         return Kind::Invitation;
@@ -228,15 +239,34 @@ fn genuine_kind(
 }
 
 fn defaults_in_body(msg: &Message) -> bool {
-    let lines = msg
-        .text
+    let is_default = |l: &str| defaults::match_default(l, &[]).is_some();
+    msg.text
         .as_deref()
-        .map(|t| t.lines().map(html::decode_entities).collect::<Vec<_>>())
-        .unwrap_or_default();
-    lines
-        .iter()
-        .chain(msg.html_lines.iter())
-        .any(|l| defaults::match_default(l, &[]).is_some())
+        .into_iter()
+        .flat_map(str::lines)
+        .any(|l| is_default(&html::decode_entities(l)))
+        || msg.html_lines.iter().any(|l| is_default(l))
+}
+
+/// The lower-cased text of both parts, built on first use and then shared by the checks
+/// that read it (LinkedIn claims, forward markers, content-based kind): building it is a
+/// pass over the whole body.
+struct BodySample<'a> {
+    msg: &'a Message,
+    text: std::cell::OnceCell<String>,
+}
+
+impl<'a> BodySample<'a> {
+    fn new(msg: &'a Message) -> Self {
+        BodySample {
+            msg,
+            text: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &str {
+        self.text.get_or_init(|| body_sample(self.msg))
+    }
 }
 
 fn body_sample(msg: &Message) -> String {
@@ -244,7 +274,8 @@ fn body_sample(msg: &Message) -> String {
         .text
         .as_deref()
         .map(html::decode_entities)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_owned();
     for l in &msg.html_lines {
         s.push('\n');
         s.push_str(l);
@@ -257,7 +288,7 @@ fn contains_any(hay: &str, needles: &[&str]) -> bool {
 }
 
 /// Whether a message presents itself as LinkedIn, and the first reason why.
-fn claims_linkedin(msg: &Message, template: Option<&str>) -> Option<String> {
+fn claims_linkedin(msg: &Message, template: Option<&str>, body: &BodySample) -> Option<String> {
     if let Some(n) = &msg.from.display_name {
         if n.to_lowercase().contains("linkedin") {
             return Some(format!("display name \"{n}\""));
@@ -289,8 +320,7 @@ fn claims_linkedin(msg: &Message, template: Option<&str>) -> Option<String> {
     if let Some(t) = template {
         return Some(format!("LinkedIn email template `{t}` in its links"));
     }
-    let body = body_sample(msg);
-    if body.contains("linkedin corporation") {
+    if body.get().contains("linkedin corporation") {
         return Some("LinkedIn's copyright footer".into());
     }
     None
@@ -335,7 +365,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// A colleague forwarding or replying to LinkedIn mail: the subject prefix or the
 /// forwarded-message separator of common clients.
-fn is_forward(msg: &Message) -> bool {
+fn is_forward(msg: &Message, body: &BodySample) -> bool {
     let subject = msg
         .subject
         .as_deref()
@@ -348,9 +378,8 @@ fn is_forward(msg: &Message) -> bool {
     if prefixes.iter().any(|p| subject.starts_with(p)) {
         return true;
     }
-    let body = body_sample(msg);
     contains_any(
-        &body,
+        body.get(),
         &[
             "---------- forwarded message",
             "begin forwarded message",
