@@ -269,7 +269,7 @@ fn poll_mailbox(
         }
         None => 0,
     };
-    let uids = src.search_new(after)?;
+    let plan = src.search_plan(after);
     let mut last_uid = after;
     let mut actions: Actions = BTreeMap::new();
     let ctx = BatchContext {
@@ -279,10 +279,11 @@ fn poll_mailbox(
         opts,
         now,
     };
-    // Classifying and storing one batch overlaps with fetching the next (a channel holds
-    // at most one batch, so memory stays bounded): a first scan then costs about the larger
-    // of server time and our CPU time, not their sum. A store failure stops the worker;
-    // the next send fails, which ends the fetch, and the failure is reported as what it is.
+    // Classifying and storing one batch overlaps with fetching the next and with searching
+    // the next slice of the mailbox (a channel holds at most one batch, so memory stays
+    // bounded): a first scan then costs about the larger of server time and our CPU time,
+    // not their sum. A store failure stops the worker; the next send fails, which ends the
+    // fetch, and the failure is reported as what it is.
     let mut store_failure: Option<StoreError> = None;
     let fetched = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Fetched>>(1);
@@ -294,11 +295,15 @@ fn poll_mailbox(
             }
             Ok(())
         });
-        let fetched = src.fetch(&uids, &mut |batch| {
+        let mut sink = |batch| {
             tx.send(batch).map_err(|_| SourceError::Protocol {
                 account: account.name.clone(),
                 detail: "fetch abandoned after a state store error".into(),
             })
+        };
+        let fetched = plan.into_iter().try_for_each(|slice| {
+            let uids = src.search_slice(slice)?;
+            src.fetch(&uids, &mut sink)
         });
         drop(tx);
         match worker.join() {

@@ -33,7 +33,7 @@ use crate::config::{AccountConfig, Action, AuthMethod, SecretError, TlsMode};
 
 type Session = imap::Session<Transport>;
 
-/// The search run by [`ImapSource::search_new`], after the UID range.
+/// The search run by [`ImapSource::search_slice`], after the UID range.
 ///
 /// We want genuine LinkedIn mail *and* mail pretending to be LinkedIn, so that phishing can
 /// be flagged in the digest. Servers match `FROM` as a case-insensitive substring of the
@@ -48,6 +48,13 @@ pub const SEARCH_CRITERIA: &str = r#"OR OR FROM "linkedin" FROM "linkedln" SUBJE
 /// The longest UID set put into one command. Servers limit command lines (Dovecot: 64 KiB,
 /// some others 8 KiB); sets are compressed into ranges, so this is rarely reached.
 const MAX_UID_SET_LEN: usize = 4000;
+
+/// About how many messages one `UID SEARCH` of a first scan covers; see
+/// [`ImapSource::search_plan`].
+const SEARCH_SLICE_MESSAGES: u32 = 20_000;
+
+/// At most this many slices, however large the mailbox.
+const MAX_SEARCH_SLICES: u32 = 16;
 
 /// Longest line accepted before the `imap` crate takes over (greeting, pre-TLS CAPABILITY).
 const MAX_PRELOGIN_LINE: usize = 16 * 1024;
@@ -200,6 +207,14 @@ const KNOWN_CAPABILITIES: &[&str] = &["IMAP4rev1", "IMAP4rev2", "IDLE", "MOVE", 
 enum CallError {
     Rejected(Rejected),
     Failed(SourceError),
+}
+
+/// A range of UIDs to search: above `after`, up to `last` (`None`: up to `*`, whatever
+/// has arrived since).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchSlice {
+    pub after: u32,
+    pub last: Option<u32>,
 }
 
 /// One IMAP account: its settings and, once connected, a live session.
@@ -625,39 +640,96 @@ impl ImapSource {
     }
 
     /// UIDs greater than `after_uid` of messages that look like LinkedIn mail or an imitation
-    /// of it (see [`SEARCH_CRITERIA`]), ascending. One `UID SEARCH`, or none at all when the
-    /// EXAMINE just before showed UIDNEXT <= `after_uid` + 1 (nothing can be new).
+    /// of it (see [`SEARCH_CRITERIA`]), ascending: every slice of [`Self::search_plan`]
+    /// searched in turn. A caller that wants to work on the results of one slice while the
+    /// server searches the next uses the plan itself.
+    pub fn search_new(&mut self, after_uid: u32) -> Result<Vec<u32>, SourceError> {
+        let mut uids = Vec::new();
+        for slice in self.search_plan(after_uid) {
+            uids.extend(self.search_slice(slice)?);
+        }
+        Ok(uids)
+    }
+
+    /// How to search the UIDs above `after_uid`: no slice at all when the EXAMINE just
+    /// before showed UIDNEXT <= `after_uid` + 1 (nothing can be new, so an idle poll costs
+    /// no SEARCH); else consecutive UID ranges, the last one open (`n:*`) so it also covers
+    /// mail that arrived since.
+    ///
+    /// Why slices: searching 100,000 messages keeps the server busy for most of a second,
+    /// during which a single SEARCH leaves the client idle and the client's work on the
+    /// results starts only after it. Searching about [`SEARCH_SLICE_MESSAGES`] messages at a
+    /// time lets the classification of one slice's mail overlap the next slice's search;
+    /// the server does the same total work plus one short command per slice. Slices are
+    /// sized from EXISTS and UIDNEXT, so sparse UIDs do not multiply empty searches.
+    ///
+    /// Cursor advice: once the results of every slice are stored, the caller may advance its
+    /// cursor to `max(last returned UID, uidnext - 1)` with `uidnext` from that EXAMINE
+    /// (every UID below it existed then and was searched). An unchanged mailbox then costs
+    /// one round trip per poll (EXAMINE) instead of two, even when non-LinkedIn mail arrived
+    /// since the last match.
+    pub fn search_plan(&self, after_uid: u32) -> Vec<SearchSlice> {
+        let Some(first) = after_uid.checked_add(1) else {
+            return Vec::new();
+        };
+        let Some(MailboxStatus {
+            uidnext: Some(next),
+            exists,
+            ..
+        }) = self.fresh_status
+        else {
+            return vec![SearchSlice {
+                after: after_uid,
+                last: None,
+            }];
+        };
+        if next <= first {
+            debug!(account = %self.account.name, after_uid, uidnext = next, "nothing new (UIDNEXT)");
+            return Vec::new();
+        }
+        // UIDs first..next-1 existed at EXAMINE; at most `exists` of them are messages.
+        let span = next - first;
+        let messages = span.min(exists).max(1);
+        let slices = messages
+            .div_ceil(SEARCH_SLICE_MESSAGES)
+            .clamp(1, MAX_SEARCH_SLICES);
+        let width = span.div_ceil(slices);
+        let mut plan = Vec::with_capacity(slices as usize);
+        let mut after = after_uid;
+        for i in 0..slices {
+            let last = if i + 1 == slices {
+                None
+            } else {
+                Some(after + width)
+            };
+            plan.push(SearchSlice { after, last });
+            after += width;
+        }
+        plan
+    }
+
+    /// Searches one slice of a [`Self::search_plan`]: one `UID SEARCH`. Results ascending.
     ///
     /// `UID n:*` always includes the highest UID in the mailbox even when it is below `n`
     /// (RFC 3501 6.4.8: `*` is the largest UID in use), so results are filtered.
-    ///
-    /// Cursor advice: once the results are stored, the caller may advance its cursor to
-    /// `max(last returned UID, uidnext - 1)` with `uidnext` from the EXAMINE this search
-    /// followed (every UID below it existed then and was searched). An unchanged mailbox
-    /// then costs one round trip per poll (EXAMINE) instead of two, even when non-LinkedIn
-    /// mail arrived since the last match.
-    pub fn search_new(&mut self, after_uid: u32) -> Result<Vec<u32>, SourceError> {
-        let Some(first) = after_uid.checked_add(1) else {
-            return Ok(Vec::new());
-        };
-        if let Some(MailboxStatus {
-            uidnext: Some(next),
-            ..
-        }) = self.fresh_status
-        {
-            if next <= first {
-                debug!(account = %self.account.name, after_uid, uidnext = next, "nothing new (UIDNEXT)");
-                return Ok(Vec::new());
-            }
-        }
+    pub fn search_slice(&mut self, slice: SearchSlice) -> Result<Vec<u32>, SourceError> {
         self.require_selected()?;
-        let query = format!("UID {first}:* {SEARCH_CRITERIA}");
+        // Cannot overflow: a plan only holds slices with after < u32::MAX.
+        let first = slice.after + 1;
+        let query = match slice.last {
+            Some(last) => format!("UID {first}:{last} {SEARCH_CRITERIA}"),
+            None => format!("UID {first}:* {SEARCH_CRITERIA}"),
+        };
         let found = self
             .call("UID SEARCH", |s| s.uid_search(&query))
             .map_err(|e| self.call_error("UID SEARCH", e))?;
-        let mut uids: Vec<u32> = found.into_iter().filter(|&u| u > after_uid).collect();
+        let last = slice.last.unwrap_or(u32::MAX);
+        let mut uids: Vec<u32> = found
+            .into_iter()
+            .filter(|&u| u > slice.after && u <= last)
+            .collect();
         uids.sort_unstable();
-        debug!(account = %self.account.name, after_uid, found = uids.len(), "UID SEARCH");
+        debug!(account = %self.account.name, after_uid = slice.after, last = ?slice.last, found = uids.len(), "UID SEARCH");
         Ok(uids)
     }
 
@@ -1776,6 +1848,65 @@ mod tests {
             IdleOutcome::NewMail
         );
         assert_eq!(src.round_trips(), before);
+    }
+
+    #[test]
+    fn search_plan_slices_large_ranges_by_message_count() {
+        let mut src = ImapSource::new(account());
+        let status = |uidnext, exists| {
+            Some(MailboxStatus {
+                uidvalidity: 1,
+                uidnext: Some(uidnext),
+                exists,
+            })
+        };
+        let slice = |after, last| SearchSlice { after, last };
+        // No status: one open search.
+        assert_eq!(src.search_plan(7), vec![slice(7, None)]);
+        // A first scan of 100,000 dense UIDs: 5 slices of 20,000, the last one open.
+        src.fresh_status = status(100_001, 100_000);
+        let plan = src.search_plan(0);
+        assert_eq!(plan.len(), 5);
+        assert_eq!(plan[0], slice(0, Some(20_000)));
+        assert_eq!(plan[1], slice(20_000, Some(40_000)));
+        assert_eq!(plan[4], slice(80_000, None));
+        // Consecutive and gap-free.
+        for w in plan.windows(2) {
+            assert_eq!(w[0].last, Some(w[1].after));
+        }
+        // Only the new part of it: 30,000 UIDs, 2 slices; 10,000, one.
+        assert_eq!(
+            src.search_plan(70_000),
+            vec![slice(70_000, Some(85_000)), slice(85_000, None)]
+        );
+        assert_eq!(src.search_plan(90_000), vec![slice(90_000, None)]);
+        // Sparse UIDs: few messages over a wide range is one search, not hundreds.
+        src.fresh_status = status(1_000_001, 1_000);
+        assert_eq!(src.search_plan(0), vec![slice(0, None)]);
+        // Huge mailbox: capped.
+        src.fresh_status = status(4_000_001, 4_000_000);
+        assert_eq!(src.search_plan(0).len(), MAX_SEARCH_SLICES as usize);
+        // Nothing new, and the end of the UID space.
+        assert!(src.search_plan(4_000_000).is_empty() && src.search_plan(u32::MAX).is_empty());
+    }
+
+    #[test]
+    fn search_slice_is_bounded_and_filtered() {
+        let rest = format!("{EXAMINE_OK}* SEARCH 4 5 9 12\r\na4 OK\r\n");
+        let (mut src, w) = logged_in(account(), CAPS, &rest);
+        src.examine("INBOX").unwrap();
+        let got = src
+            .search_slice(SearchSlice {
+                after: 4,
+                last: Some(9),
+            })
+            .unwrap();
+        assert_eq!(got, vec![5, 9]);
+        let w = written(&w);
+        assert!(
+            w.contains(&format!("a4 UID SEARCH UID 5:9 {SEARCH_CRITERIA}\r\n")),
+            "{w}"
+        );
     }
 
     #[test]
