@@ -194,6 +194,9 @@ def main():
 
     fs, li, ib, jf = (med(rows.get((k, big), [])) for k in ("first_scan", "limit", "imaplib", "imapfilter"))
     t(f"first scan ≤ 1.15× the limit ({big:,})", ratio(fs, li), fs / li <= 1.15 if fs and li else None)
+    fsn = med(rows.get(("first_scan_nobundle", big), []))
+    t(f"first scan ≤ 1.15× the limit ({big:,}), both loading only the test CA*", ratio(fsn, li),
+      fsn / li <= 1.15 if fsn and li else None)
     t(f"first scan ≤ 0.9× imaplib ({big:,})", ratio(fs, ib), fs / ib <= 0.9 if fs and ib else None)
     t(f"first scan ≤ 0.6× imapfilter ({big:,})", ratio(fs, jf), fs / jf <= 0.6 if fs and jf else None)
     cmds = rows.get(("commands", big), [])
@@ -213,6 +216,9 @@ def main():
     t("parse + classify + extract ≥ 10× Python", ratio(ours, best_py) + " (vs the faster Python policy)",
       ours / best_py >= 10 if ours and best_py else None)
     t("idle daemon RSS ≤ 8 MiB", mib(d2[0]["rss"]) if d2 else "–", d2[0]["rss"] <= 8 * 1024 if d2 else None)
+    anon = re.search(r"RssAnon (\d+) kB", d2[0]["info"]) if d2 else None
+    t("idle daemon private memory (RssAnon) ≤ 8 MiB", mib(int(anon.group(1))) if anon else "–",
+      int(anon.group(1)) <= 8 * 1024 if anon else None)
     peak = med(rows.get(("first_scan", big), []), "rss")
     t(f"peak RSS of the first scan ≤ 64 MiB ({big:,})", mib(peak), peak <= 64 * 1024 if peak else None)
     print("\n".join(out))
