@@ -553,6 +553,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))
 }
 
+/// The daemon's runtime: one thread. Its async work is waiting (timers, signals, the SMTP
+/// dialogue of a daily digest); IMAP and SQLite run on the blocking pool anyway. Worker
+/// threads would each cost a stack and a malloc arena for nothing.
+fn daemon_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))
+}
+
 fn open_store(cfg: &Config) -> Result<crate::store::Store, CliError> {
     crate::store::Store::open(&cfg.state.dir).map_err(|e| {
         CliError::new(
@@ -741,7 +751,7 @@ fn cmd_run(a: RunArgs) -> Result<(), CliError> {
     for w in cfg.warnings() {
         tracing::warn!("{w}");
     }
-    let rt = runtime()?;
+    let rt = daemon_runtime()?;
     let result = rt.block_on(async move {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).map_err(|e| {

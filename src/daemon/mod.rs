@@ -7,6 +7,7 @@
 //! in flight when shutdown comes is abandoned rather than awaited: whatever it committed is
 //! consistent, and what it did not commit is fetched again next time.
 
+pub mod memory;
 pub mod notify;
 
 use std::path::{Path, PathBuf};
@@ -348,6 +349,9 @@ async fn account_loop(
         let o = opts.clone();
         let handle = tokio::task::spawn_blocking(move || {
             let r = poll_once(&mut s, &acct, &dir, &o);
+            // Everything the poll allocated is freed by now (its store connection too):
+            // hand it back before the long wait for the next one.
+            memory::trim();
             (s, r)
         });
         let (s, result) = tokio::select! {
@@ -528,6 +532,8 @@ async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: A
         }
         if is_slot {
             run_slot(&cfg, &mut store, wake, &mut send_backoff).await;
+            // What building and sending the digest used is freed; the next one is hours away.
+            memory::trim();
         } else {
             retry_unsent(&cfg, &mut store, &mut send_backoff, false).await;
             // A retry that left a digest due (the store failing, a send error that could
@@ -540,6 +546,7 @@ async fn digest_loop(cfg: Arc<Config>, mut stop: watch::Receiver<bool>, board: A
             if still_due {
                 retry_floor = now + send_backoff.next_delay().as_secs().max(1) as i64;
             }
+            memory::trim();
         }
     }
 }
