@@ -745,6 +745,7 @@ fn cmd_digest(a: DigestArgs) -> Result<(), CliError> {
 }
 
 fn cmd_run(a: RunArgs) -> Result<(), CliError> {
+    crate::daemon::memory::single_arena();
     let path = a.config.config.clone().unwrap_or_else(default_config_path);
     let cfg = Config::load(&path).map_err(|e| CliError::new(exit::CONFIG, chain(&e)))?;
     init_logging(cfg.log.level.as_deref());
