@@ -348,19 +348,20 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
     out
 }
 
-/// Where the first `http://` or `https://` (any case) starts. Both begin with "http", so
-/// the first "http" followed by "://" or "s://" is the earlier of the two.
+/// Where the first `http://` or `https://` (any case) starts. Found from the "://" (rare
+/// in text) rather than from every "h": the first "://" preceded by "http" or "https"
+/// gives the earliest start, since two "://" are at least three bytes apart.
 fn find_url_start(s: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(p) = super::ascii::find_ci(&s.as_bytes()[from..], b"http") {
-        let at = from + p;
-        let after = &s[at + 4..];
-        if after.starts_with("://") || super::ascii::starts_with_ci(after, "s://") {
-            return Some(at);
+    let b = s.as_bytes();
+    memchr::memmem::find_iter(b, b"://").find_map(|p| {
+        if p >= 4 && b[p - 4..p].eq_ignore_ascii_case(b"http") {
+            Some(p - 4)
+        } else if p >= 5 && b[p - 5..p].eq_ignore_ascii_case(b"https") {
+            Some(p - 5)
+        } else {
+            None
         }
-        from = at + 1;
-    }
-    None
+    })
 }
 
 #[cfg(test)]
@@ -374,6 +375,31 @@ mod tests {
         assert_eq!(l[0].url, "https://www.linkedin.com/x?a=1&b=2");
         assert_eq!(l[1].label, "View Bob's profile");
         assert_eq!(l[1].url, "http://y.example/p");
+    }
+
+    #[test]
+    fn url_start_is_the_first_http_scheme() {
+        // The previous search: the first "http" (any case) followed by "://" or "s://".
+        fn reference(s: &str) -> Option<usize> {
+            let l = s.to_ascii_lowercase().into_bytes();
+            (0..l.len())
+                .find(|&i| l[i..].starts_with(b"http://") || l[i..].starts_with(b"https://"))
+        }
+        for s in [
+            "",
+            "://",
+            "http:/",
+            "x http://a",
+            "HTTPS://a http://b",
+            "hhttps://x",
+            "httphttp://x",
+            "ftp://a then Https://b",
+            "é://é https://é",
+            "https:// http://",
+            "xhttps:/ /https://ok",
+        ] {
+            assert_eq!(find_url_start(s), reference(s), "{s:?}");
+        }
     }
 
     #[test]
