@@ -10,7 +10,9 @@
 //! are compared in place, attribute values are borrowed unless they hold entities.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use memchr::{memchr, memchr3};
 
 use super::ascii::find_ci as find_ascii_ci;
@@ -374,21 +376,22 @@ fn attr_raw<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
     None
 }
 
+/// Words without which no style or attribute can hide a tag, searched (ASCII case
+/// insensitively) in one pass: five separate searches, each stopping at every 'o' or 'n',
+/// were a quarter of all rendering time.
+static HIDING_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["font-size", "none", "hidden", "max-height", "opacity"])
+        .expect("fixed patterns build")
+});
+
 /// Whether a tag's attributes hide it (inline style or the `hidden` attribute). `scratch`
 /// is reused between tags for the squashed style text.
 fn is_hidden(attrs: &str, scratch: &mut String) -> bool {
     // Cheap rejection first: almost every tag in mail HTML has a style, few hide anything.
     let b = attrs.as_bytes();
-    // Most styled tags have a font-size, so it is looked for first.
-    let maybe = [
-        &b"font-size"[..],
-        b"none",
-        b"hidden",
-        b"max-height",
-        b"opacity",
-    ]
-    .iter()
-    .any(|k| find_ascii_ci(b, k).is_some());
+    let maybe = HIDING_WORDS.is_match(b);
     if !maybe {
         return false;
     }
@@ -512,6 +515,26 @@ fn named_entity(name: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hiding_words_as_separate_searches() {
+        let words = ["font-size", "none", "hidden", "max-height", "opacity"];
+        for a in [
+            "",
+            "style=\"color:red\"",
+            "style=\"FONT-SIZE:1px\"",
+            "style='Display:NoNe'",
+            "HIDDEN",
+            "style=\"max-heigh:0;opacit:0\"",
+            "class=\"x\" style=\"Opacity:0\"",
+            "nonh hidde",
+        ] {
+            let separate = words
+                .iter()
+                .any(|w| find_ascii_ci(a.as_bytes(), w.as_bytes()).is_some());
+            assert_eq!(HIDING_WORDS.is_match(a.as_bytes()), separate, "{a:?}");
+        }
+    }
 
     #[test]
     fn collapse_ws_as_char_by_char() {
