@@ -16,6 +16,7 @@ pub mod fields;
 pub mod html;
 pub mod linkedin;
 pub mod message;
+mod mime;
 mod qp;
 
 use crate::model::{Authenticity, Classified, Kind};
