@@ -658,10 +658,11 @@ impl ImapSource {
     ///
     /// Why slices: searching 100,000 messages keeps the server busy for most of a second,
     /// during which a single SEARCH leaves the client idle and the client's work on the
-    /// results starts only after it. Searching about [`SEARCH_SLICE_MESSAGES`] messages at a
-    /// time lets the classification of one slice's mail overlap the next slice's search;
-    /// the server does the same total work plus one short command per slice. Slices are
-    /// sized from EXISTS and UIDNEXT, so sparse UIDs do not multiply empty searches.
+    /// results starts only after it. Searching about 20,000 messages at a time
+    /// (`SEARCH_SLICE_MESSAGES`) lets the classification of one slice's mail overlap the
+    /// next slice's search; the server does the same total work plus one short command per
+    /// slice. Slices are sized from EXISTS and UIDNEXT, so sparse UIDs do not multiply
+    /// empty searches.
     ///
     /// Cursor advice: once the results of every slice are stored, the caller may advance its
     /// cursor to `max(last returned UID, uidnext - 1)` with `uidnext` from that EXAMINE
