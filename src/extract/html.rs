@@ -34,59 +34,10 @@ pub struct Rendered {
     pub links: Vec<Link>,
 }
 
-const BLOCK_TAGS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "center",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "title",
-    "tr",
-    "ul",
-];
-
-const VOID_TAGS: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr",
-];
-
-/// Elements whose content is never visible text.
-const SKIP_CONTENT: &[&str] = &["script", "style", "head", "title", "noscript", "template"];
-
-struct Open {
-    /// Lower-case tag name.
-    name: String,
+struct Open<'a> {
+    /// Tag name as written (compared ASCII case-insensitively): borrowed, because copying
+    /// it was an allocation per tag.
+    name: &'a str,
     /// This element or one around it is hidden: the stack only grows and shrinks at the
     /// top, so carrying the flag down answers "is anything open hidden" in O(1).
     hidden: bool,
@@ -97,9 +48,10 @@ struct Open {
 /// Renders `html` into visible lines and links.
 pub fn render(html: &str) -> Rendered {
     let mut out = Rendered::default();
-    let mut stack: Vec<Open> = Vec::new();
+    let mut stack: Vec<Open<'_>> = Vec::new();
     let mut line = String::new();
     let mut scratch = String::new();
+    let mut hiding = HidingWords::new(html);
     let bytes = html.as_bytes();
     let mut i = 0;
     let mut text_start = 0;
@@ -152,7 +104,8 @@ pub fn render(html: &str) -> Rendered {
             continue;
         }
         let attrs = &inner[name_end..];
-        let is_block = is_one_of(name, BLOCK_TAGS);
+        let kind = super::tags::kind(name);
+        let is_block = kind.block;
         if closing {
             if is_block {
                 break_line(&mut out, &mut line);
@@ -168,7 +121,7 @@ pub fn render(html: &str) -> Rendered {
         if is_block {
             break_line(&mut out, &mut line);
         }
-        if is_one_of(name, SKIP_CONTENT) {
+        if kind.skip_content {
             // Skip to the matching close tag.
             let close = format!("</{name}");
             let end = find_ascii_ci(&bytes[i..], close.as_bytes())
@@ -182,7 +135,7 @@ pub fn render(html: &str) -> Rendered {
             continue;
         }
         let self_closing = inner.trim_end().ends_with('/');
-        if is_one_of(name, VOID_TAGS) || self_closing {
+        if kind.void || self_closing {
             if name.eq_ignore_ascii_case("img") {
                 // An image's alt text is not body text, but a tracking pixel or logo link is
                 // still a link: record src for the host check.
@@ -198,7 +151,7 @@ pub fn render(html: &str) -> Rendered {
         }
         let parent = stack.last();
         let hidden_around = parent.is_some_and(|o| o.hidden);
-        let hidden = is_hidden(attrs, &mut scratch);
+        let hidden = is_hidden(attrs, hiding.in_span(html, attrs), &mut scratch);
         let mut link = parent.and_then(|o| o.link);
         if name.eq_ignore_ascii_case("a") {
             if let Some(href) = attr(attrs, "href") {
@@ -211,7 +164,7 @@ pub fn render(html: &str) -> Rendered {
             }
         }
         stack.push(Open {
-            name: name.to_ascii_lowercase(),
+            name,
             hidden: hidden || hidden_around,
             link,
         });
@@ -225,11 +178,6 @@ pub fn render(html: &str) -> Rendered {
         l.text = collapse_ws(&l.text);
     }
     out
-}
-
-/// Whether a tag name (any case) is in a lower-case list.
-fn is_one_of(name: &str, list: &[&str]) -> bool {
-    list.iter().any(|t| t.eq_ignore_ascii_case(name))
 }
 
 /// Adds text to the innermost open link's anchor text and, unless hidden, to the line.
@@ -378,7 +326,8 @@ fn attr_raw<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
 
 /// Words without which no style or attribute can hide a tag, searched (ASCII case
 /// insensitively) in one pass: five separate searches, each stopping at every 'o' or 'n',
-/// were a quarter of all rendering time.
+/// were a quarter of all rendering time. `HidingWords` runs the search once over the
+/// whole document.
 static HIDING_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
@@ -386,13 +335,42 @@ static HIDING_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("fixed patterns build")
 });
 
+/// Where `HIDING_WORDS` occur in a document, asked tag by tag in document order. One search
+/// over the whole document instead of one per tag: per tag, the search's set-up cost more
+/// than the few hundred bytes it looked at.
+///
+/// A tag's attributes hold a word exactly when a match of this one non-overlapping search
+/// starts inside them. No word contains whitespace, '/' or '>', which is what comes right
+/// before and after a tag's attribute text, so no match crosses its edges. A word inside
+/// it is either reported, or skipped because a reported match overlaps its start; that
+/// match cannot start before the attribute text, so it starts inside it too.
+struct HidingWords<'h> {
+    starts: std::iter::Peekable<aho_corasick::FindIter<'static, 'h>>,
+}
+
+impl<'h> HidingWords<'h> {
+    fn new(html: &'h str) -> Self {
+        HidingWords {
+            starts: HIDING_WORDS.find_iter(html.as_bytes()).peekable(),
+        }
+    }
+
+    /// Whether a word occurs in `span`, a slice of the document. Spans must be asked about
+    /// in increasing order of position.
+    fn in_span(&mut self, html: &str, span: &str) -> bool {
+        let start = span.as_ptr() as usize - html.as_ptr() as usize;
+        let end = start + span.len();
+        while self.starts.next_if(|m| m.start() < start).is_some() {}
+        self.starts.peek().is_some_and(|m| m.start() < end)
+    }
+}
+
 /// Whether a tag's attributes hide it (inline style or the `hidden` attribute). `scratch`
 /// is reused between tags for the squashed style text.
-fn is_hidden(attrs: &str, scratch: &mut String) -> bool {
-    // Cheap rejection first: almost every tag in mail HTML has a style, few hide anything.
-    let b = attrs.as_bytes();
-    let maybe = HIDING_WORDS.is_match(b);
-    if !maybe {
+/// `has_hiding_word` is whether `HIDING_WORDS` match in `attrs`: the cheap rejection
+/// first, since almost every tag in mail HTML has a style and few hide anything.
+fn is_hidden(attrs: &str, has_hiding_word: bool, scratch: &mut String) -> bool {
+    if !has_hiding_word {
         return false;
     }
     if let Some(style) = attr_raw(attrs, "style") {
@@ -533,6 +511,29 @@ mod tests {
                 .iter()
                 .any(|w| find_ascii_ci(a.as_bytes(), w.as_bytes()).is_some());
             assert_eq!(HIDING_WORDS.is_match(a.as_bytes()), separate, "{a:?}");
+        }
+    }
+
+    #[test]
+    fn hiding_words_once_per_document() {
+        for doc in [
+            "<div style=\"display:none\">x</div><p class=a>none</p><span hiddenone>",
+            "<a x=hiddenone><b y=font-sizenone><i NONE><u z='>'>opacity<p><q r=max-height>",
+            "none<x>hidden<y a=b><z c=\"Max-Height\">",
+        ] {
+            let mut h = HidingWords::new(doc);
+            let mut from = 0;
+            while let Some(lt) = doc[from..].find('<').map(|p| from + p) {
+                let gt = lt + doc[lt..].find('>').unwrap();
+                let inner = &doc[lt + 1..gt];
+                let attrs = &inner[inner.find(' ').unwrap_or(inner.len())..];
+                assert_eq!(
+                    h.in_span(doc, attrs),
+                    HIDING_WORDS.is_match(attrs),
+                    "{doc:?} {attrs:?}"
+                );
+                from = gt + 1;
+            }
         }
     }
 

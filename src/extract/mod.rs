@@ -18,6 +18,7 @@ pub mod linkedin;
 pub mod message;
 mod mime;
 mod qp;
+mod tags;
 
 use crate::model::{Authenticity, Classified, Kind};
 use linkedin::{LinkHost, TemplateKind};
