@@ -19,6 +19,7 @@ pub mod message;
 mod mime;
 mod qp;
 mod tags;
+mod weburl;
 
 use crate::model::{Authenticity, Classified, Kind};
 use linkedin::{LinkHost, TemplateKind};
