@@ -5,7 +5,10 @@
 //! to decode is skipped, not fatal) and bounds (very deep or very many parts are not
 //! walked).
 
+use std::sync::LazyLock;
+
 use mailparse::MailHeaderMap;
+use memchr::memmem;
 
 use super::mime::Part;
 
@@ -352,8 +355,11 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
 /// in text) rather than from every "h": the first "://" preceded by "http" or "https"
 /// gives the earliest start, since two "://" are at least three bytes apart.
 fn find_url_start(s: &str) -> Option<usize> {
+    // Built once: `memmem::find_iter` builds a searcher per call, and this runs per line.
+    static SCHEME_SEP: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"://"));
     let b = s.as_bytes();
-    memchr::memmem::find_iter(b, b"://").find_map(|p| {
+    SCHEME_SEP.find_iter(b).find_map(|p| {
         if p >= 4 && b[p - 4..p].eq_ignore_ascii_case(b"http") {
             Some(p - 4)
         } else if p >= 5 && b[p - 5..p].eq_ignore_ascii_case(b"https") {
