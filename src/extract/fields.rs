@@ -8,10 +8,12 @@
 //! after removing LinkedIn's own structural lines. That survives LinkedIn reshuffling its
 //! templates better than one parser per era.
 
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::ascii::contains_ci;
 use super::defaults;
 use super::html::{collapse_ws, decode_entities};
 use super::linkedin;
@@ -95,9 +97,30 @@ fn key(s: &str) -> String {
     defaults::normalize(s)
 }
 
+/// The lines of one body region with their `key`s, each worked out at most once: the card
+/// and note searches compare the same lines by key again and again, and normalising a
+/// line (several allocations) was most of their cost.
+struct Region<'a> {
+    lines: &'a [String],
+    keys: Vec<OnceCell<String>>,
+}
+
+impl<'a> Region<'a> {
+    fn new(lines: &'a [String]) -> Self {
+        Region {
+            lines,
+            keys: vec![OnceCell::new(); lines.len()],
+        }
+    }
+
+    /// `key(&self.lines[i])`.
+    fn key(&self, i: usize) -> &str {
+        self.keys[i].get_or_init(|| key(&self.lines[i]))
+    }
+}
+
 fn has_url(line: &str) -> bool {
-    let l = line.to_ascii_lowercase();
-    l.contains("http://") || l.contains("https://") || l.contains("www.")
+    contains_ci(line, "http://") || contains_ci(line, "https://") || contains_ci(line, "www.")
 }
 
 /// The body up to the first end marker.
@@ -112,27 +135,29 @@ fn body_region(lines: &[String]) -> &[String] {
 /// Everything read from an invitation or reminder.
 pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -> InvitationData {
     let text_lines = msg.text.as_deref().map(clean_lines).unwrap_or_default();
-    let text_region: Vec<String> = body_region(&text_lines).to_vec();
-    let html_region: Vec<String> = body_region(&msg.html_lines).to_vec();
-    let text_usable = text_region.iter().any(|l| !l.is_empty());
-    let primary: &[String] = if text_usable {
+    let text_region = Region::new(body_region(&text_lines));
+    let html_keyed = Region::new(body_region(&msg.html_lines));
+    let html_region = html_keyed.lines;
+    let text_usable = text_region.lines.iter().any(|l| !l.is_empty());
+    let primary_keyed = if text_usable {
         &text_region
     } else {
-        &html_region
+        &html_keyed
     };
+    let primary = primary_keyed.lines;
 
     let links: Vec<&BodyLink> = msg.links.iter().filter(|l| !l.facts.pymk).collect();
 
-    let name = find_name(msg, primary, &html_region, &links);
+    let name = find_name(msg, primary, html_region, &links);
 
     // Card lines under the name: text part first, HTML to fill gaps.
     let text_card = name
         .as_deref()
-        .map(|n| card_after(primary, n))
+        .map(|n| card_after(primary_keyed, n))
         .unwrap_or_default();
     let html_card = if text_usable {
         name.as_deref()
-            .map(|n| card_after(&html_region, n))
+            .map(|n| card_after(&html_keyed, n))
             .unwrap_or_default()
     } else {
         Vec::new()
@@ -154,15 +179,16 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         .or((msg.mercado_layout && kind == Kind::Invitation).then_some(0));
 
     // Note: free text in the message slot.
-    let mut note_lines = note_candidates(primary, name.as_deref(), &text_card);
+    let mut note_lines = note_candidates(primary_keyed, name.as_deref(), &text_card);
     if note_lines.is_empty() && text_usable {
         // The 2021+ HTML card holds the note when a text part does not show it.
-        let mut html_note = note_candidates(&html_region, name.as_deref(), &html_card);
+        let mut html_note = note_candidates(&html_keyed, name.as_deref(), &html_card);
         // The HTML starts with a header bar naming the recipient; drop lines before the
         // inviter's card when the name was found.
         if let Some(n) = name.as_deref() {
-            if let Some(pos) = html_region.iter().position(|l| key(l) == key(n)) {
-                let before: Vec<String> = html_region[..pos].to_vec();
+            let nk = key(n);
+            if let Some(pos) = (0..html_region.len()).position(|i| html_keyed.key(i) == nk) {
+                let before = &html_region[..pos];
                 html_note.retain(|l| !before.contains(l));
             }
         }
@@ -229,14 +255,11 @@ pub fn template_of(msg: &Message) -> Option<String> {
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty());
     from_header.or_else(|| {
-        let all: Vec<String> = msg
-            .links
-            .iter()
-            .flat_map(|l| l.facts.templates.iter().cloned())
-            .collect();
-        all.iter()
+        // Borrowed: mail has dozens of links with a few template names each.
+        let all = || msg.links.iter().flat_map(|l| &l.facts.templates);
+        all()
             .find(|t| linkedin::template_kind(t) != linkedin::TemplateKind::Other)
-            .or(all.first())
+            .or_else(|| all().next())
             .cloned()
     })
 }
@@ -289,11 +312,11 @@ fn find_name(
 }
 
 /// Up to two card lines (headline, location) after the line that names the inviter.
-fn card_after(lines: &[String], name: &str) -> Vec<String> {
+fn card_after(region: &Region, name: &str) -> Vec<String> {
     let k = key(name);
-    let Some(pos) = lines
-        .iter()
-        .position(|l| key(l) == k && !WOULD_LIKE.is_match(l))
+    let lines = region.lines;
+    let Some(pos) =
+        (0..lines.len()).position(|i| region.key(i) == k && !WOULD_LIKE.is_match(&lines[i]))
     else {
         return Vec::new();
     };
@@ -333,11 +356,11 @@ fn strip_quotes(s: &str) -> String {
 }
 
 /// Free-text lines that can belong to the message slot.
-fn note_candidates(lines: &[String], name: Option<&str>, card: &[String]) -> Vec<String> {
+fn note_candidates(region: &Region, name: Option<&str>, card: &[String]) -> Vec<String> {
     let name_key = name.map(key);
     let card_keys: Vec<String> = card.iter().map(|c| key(c)).collect();
     let mut out: Vec<String> = Vec::new();
-    for l in lines {
+    for (i, l) in region.lines.iter().enumerate() {
         let t = l.trim();
         if t.is_empty() {
             if out.last().is_some_and(|x| !x.is_empty()) {
@@ -345,19 +368,27 @@ fn note_candidates(lines: &[String], name: Option<&str>, card: &[String]) -> Vec
             }
             continue;
         }
-        let k = key(t);
+        // Lines are whitespace-collapsed, so `t` is the whole line and its key is cached.
+        let trimmed_key;
+        let k = if t.len() == l.len() {
+            region.key(i)
+        } else {
+            trimmed_key = key(t);
+            &trimmed_key
+        };
+        // The cheap tests before the regexes.
         if k.is_empty()
+            || t.ends_with(':')
+            || name_key.as_deref() == Some(k)
+            || card_keys.iter().any(|c| c == k)
             || has_url(t)
+            // LinkedIn's own addresses never appear in a member's note (exported or
+            // forwarded copies carry them as header residue).
+            || contains_ci(t, "@linkedin.com")
             || MUTUAL.is_match(t)
             || STRUCTURAL.is_match(t)
             || GREETING_ONLY.is_match(t)
             || SIGNATURE.is_match(t)
-            || name_key.as_deref() == Some(k.as_str())
-            // LinkedIn's own addresses never appear in a member's note (exported or
-            // forwarded copies carry them as header residue).
-            || t.to_ascii_lowercase().contains("@linkedin.com")
-            || card_keys.contains(&k)
-            || t.ends_with(':')
         {
             continue;
         }

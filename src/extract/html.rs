@@ -34,59 +34,10 @@ pub struct Rendered {
     pub links: Vec<Link>,
 }
 
-const BLOCK_TAGS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "center",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "title",
-    "tr",
-    "ul",
-];
-
-const VOID_TAGS: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr",
-];
-
-/// Elements whose content is never visible text.
-const SKIP_CONTENT: &[&str] = &["script", "style", "head", "title", "noscript", "template"];
-
-struct Open {
-    /// Lower-case tag name.
-    name: String,
+struct Open<'a> {
+    /// Tag name as written (compared ASCII case-insensitively): borrowed, because copying
+    /// it was an allocation per tag.
+    name: &'a str,
     /// This element or one around it is hidden: the stack only grows and shrinks at the
     /// top, so carrying the flag down answers "is anything open hidden" in O(1).
     hidden: bool,
@@ -97,7 +48,7 @@ struct Open {
 /// Renders `html` into visible lines and links.
 pub fn render(html: &str) -> Rendered {
     let mut out = Rendered::default();
-    let mut stack: Vec<Open> = Vec::new();
+    let mut stack: Vec<Open<'_>> = Vec::new();
     let mut line = String::new();
     let mut scratch = String::new();
     let bytes = html.as_bytes();
@@ -152,7 +103,8 @@ pub fn render(html: &str) -> Rendered {
             continue;
         }
         let attrs = &inner[name_end..];
-        let is_block = is_one_of(name, BLOCK_TAGS);
+        let kind = super::tags::kind(name);
+        let is_block = kind.block;
         if closing {
             if is_block {
                 break_line(&mut out, &mut line);
@@ -168,7 +120,7 @@ pub fn render(html: &str) -> Rendered {
         if is_block {
             break_line(&mut out, &mut line);
         }
-        if is_one_of(name, SKIP_CONTENT) {
+        if kind.skip_content {
             // Skip to the matching close tag.
             let close = format!("</{name}");
             let end = find_ascii_ci(&bytes[i..], close.as_bytes())
@@ -182,7 +134,7 @@ pub fn render(html: &str) -> Rendered {
             continue;
         }
         let self_closing = inner.trim_end().ends_with('/');
-        if is_one_of(name, VOID_TAGS) || self_closing {
+        if kind.void || self_closing {
             if name.eq_ignore_ascii_case("img") {
                 // An image's alt text is not body text, but a tracking pixel or logo link is
                 // still a link: record src for the host check.
@@ -211,7 +163,7 @@ pub fn render(html: &str) -> Rendered {
             }
         }
         stack.push(Open {
-            name: name.to_ascii_lowercase(),
+            name,
             hidden: hidden || hidden_around,
             link,
         });
@@ -225,11 +177,6 @@ pub fn render(html: &str) -> Rendered {
         l.text = collapse_ws(&l.text);
     }
     out
-}
-
-/// Whether a tag name (any case) is in a lower-case list.
-fn is_one_of(name: &str, list: &[&str]) -> bool {
-    list.iter().any(|t| t.eq_ignore_ascii_case(name))
 }
 
 /// Adds text to the innermost open link's anchor text and, unless hidden, to the line.
@@ -390,9 +337,11 @@ static HIDING_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 /// is reused between tags for the squashed style text.
 fn is_hidden(attrs: &str, scratch: &mut String) -> bool {
     // Cheap rejection first: almost every tag in mail HTML has a style, few hide anything.
+    // Searched per tag, not once over the whole document: on long documents the search
+    // walks its automaton byte by byte, which measured slower than all per-tag searches.
+    // Attributes shorter than the shortest word ("none") hold none of them.
     let b = attrs.as_bytes();
-    let maybe = HIDING_WORDS.is_match(b);
-    if !maybe {
+    if b.len() < 4 || !HIDING_WORDS.is_match(b) {
         return false;
     }
     if let Some(style) = attr_raw(attrs, "style") {

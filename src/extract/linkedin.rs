@@ -10,6 +10,7 @@ use url::Url;
 use super::ascii::{contains_ci, starts_with_ci};
 use super::auth::is_domain_or_sub_ci;
 pub use super::auth::is_linkedin_domain;
+use super::weburl::WebUrl;
 
 /// Hosts that are not LinkedIn's but appear in genuine LinkedIn mail: app-store badges in
 /// the 2025 mercado footer (format notes section 8). Anything else outside LinkedIn's
@@ -46,7 +47,7 @@ pub fn link_host(url: &str) -> LinkHost {
 /// the expensive part, so `LinkFacts` asks everything of this one parse. A scheme-relative
 /// `//host/...` link gets its host checked as https, but no parsed URL (it has no scheme
 /// to resolve against), as before.
-fn parse_web(url: &str) -> (LinkHost, Option<Url>) {
+fn parse_web(url: &str) -> (LinkHost, Option<WebUrl<'_>>) {
     let u = url.trim();
     if !(starts_with_ci(u, "http://") || starts_with_ci(u, "https://")) {
         if u.starts_with("//") {
@@ -54,14 +55,14 @@ fn parse_web(url: &str) -> (LinkHost, Option<Url>) {
         }
         return (LinkHost::NotWeb, None);
     }
-    match Url::parse(u) {
-        Ok(parsed) => (host_of(&parsed), Some(parsed)),
+    match WebUrl::parse(u) {
+        Ok(parsed) => (host_of(parsed.host()), Some(parsed)),
         Err(_) => (LinkHost::Unparseable, None),
     }
 }
 
-fn host_of(parsed: &Url) -> LinkHost {
-    match parsed.host_str() {
+fn host_of(host: Option<&str>) -> LinkHost {
+    match host {
         Some(h) if is_linkedin_host(h) => LinkHost::LinkedIn,
         Some(h)
             if BENIGN_THIRD_PARTY_HOSTS
@@ -103,7 +104,7 @@ impl LinkFacts {
                 templates: Vec::new(),
             };
         };
-        let q = QueryFacts::of(&p);
+        let q = QueryFacts::of(p.query());
         let (accept, profile, invitation_id) = if host == LinkHost::LinkedIn {
             let path = p.path().to_ascii_lowercase();
             (
@@ -111,7 +112,7 @@ impl LinkFacts {
                 profile_path(&path),
                 q.invitation_id
                     .clone()
-                    .or_else(|| invitation_id_in_path(&p)),
+                    .or_else(|| invitation_id_in_path(p.path())),
             )
         } else {
             (false, false, None)
@@ -141,9 +142,10 @@ struct QueryFacts {
 }
 
 impl QueryFacts {
-    fn of(p: &Url) -> QueryFacts {
+    /// From `Url::query`.
+    fn of(query: Option<&str>) -> QueryFacts {
         let mut q = QueryFacts::default();
-        for (k, raw) in query_pairs(p.query().unwrap_or("")) {
+        for (k, raw) in query_pairs(query.unwrap_or("")) {
             match k.as_ref() {
                 "trk" | "trkEmail" | "tracking" => {
                     if let Some(rest) = decode_component(raw).strip_prefix("eml-") {
@@ -271,7 +273,7 @@ pub fn templates_in_url(url: &str) -> Vec<String> {
 }
 
 fn templates_parsed(parsed: &Url) -> Vec<String> {
-    QueryFacts::of(parsed).templates
+    QueryFacts::of(parsed.query()).templates
 }
 
 /// `email_m2m_invite_single_01-hero-0-accept~cta` -> `email_m2m_invite_single_01`. The name
@@ -326,7 +328,7 @@ pub fn is_accept_url(url: &str) -> bool {
 
 fn accept_parsed(p: &Url) -> bool {
     p.host_str().is_some_and(is_linkedin_host)
-        && accept_path_query(&p.path().to_ascii_lowercase(), &QueryFacts::of(p))
+        && accept_path_query(&p.path().to_ascii_lowercase(), &QueryFacts::of(p.query()))
 }
 
 /// Accept-link shapes, from the lower-cased path and the query of a LinkedIn URL.
@@ -347,14 +349,15 @@ fn invitation_id_parsed(p: &Url) -> Option<String> {
     if !p.host_str().is_some_and(is_linkedin_host) {
         return None;
     }
-    QueryFacts::of(p)
+    QueryFacts::of(p.query())
         .invitation_id
-        .or_else(|| invitation_id_in_path(p))
+        .or_else(|| invitation_id_in_path(p.path()))
 }
 
-/// The `/invitationId/<id>/` path segment of 2018+ links.
-fn invitation_id_in_path(p: &Url) -> Option<String> {
-    let segs: Vec<&str> = p.path_segments()?.collect();
+/// The `/invitationId/<id>/` path segment of 2018+ links, from `Url::path` (split as
+/// `Url::path_segments` splits it).
+fn invitation_id_in_path(path: &str) -> Option<String> {
+    let segs: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
     segs.windows(2)
         .find(|w| w[0].eq_ignore_ascii_case("invitationId") && is_id(w[1]))
         .map(|w| w[1].to_string())

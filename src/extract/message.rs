@@ -5,7 +5,10 @@
 //! to decode is skipped, not fatal) and bounds (very deep or very many parts are not
 //! walked).
 
+use std::sync::LazyLock;
+
 use mailparse::MailHeaderMap;
+use memchr::memmem;
 
 use super::mime::Part;
 
@@ -332,9 +335,7 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
             };
             consumed_label = true;
             let tail = &rest[pos..];
-            let end = tail
-                .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | ')' | ']'))
-                .unwrap_or(tail.len());
+            let end = url_end(tail);
             let url = tail[..end].trim_end_matches(['.', ',', ';']);
             out.push(BodyLink {
                 facts: super::linkedin::LinkFacts::of(url),
@@ -348,12 +349,40 @@ pub fn text_links(text: &str) -> Vec<BodyLink> {
     out
 }
 
+/// Where a URL that starts `tail` ends: at the first whitespace character or one of
+/// `<>")]`. Classified byte by byte, decoding a character only at non-ASCII bytes: URLs
+/// are long and ASCII, and decoding every character was most of `text_links`' own time.
+fn url_end(tail: &str) -> usize {
+    let b = tail.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii() {
+            // The ASCII characters `char::is_whitespace` accepts, and the delimiters.
+            if matches!(c, b'\t'..=b'\r' | b' ' | b'<' | b'>' | b'"' | b')' | b']') {
+                return i;
+            }
+            i += 1;
+        } else {
+            let ch = tail[i..].chars().next().unwrap_or_default();
+            if ch.is_whitespace() {
+                return i;
+            }
+            i += ch.len_utf8();
+        }
+    }
+    b.len()
+}
+
 /// Where the first `http://` or `https://` (any case) starts. Found from the "://" (rare
 /// in text) rather than from every "h": the first "://" preceded by "http" or "https"
 /// gives the earliest start, since two "://" are at least three bytes apart.
 fn find_url_start(s: &str) -> Option<usize> {
+    // Built once: `memmem::find_iter` builds a searcher per call, and this runs per line.
+    static SCHEME_SEP: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"://"));
     let b = s.as_bytes();
-    memchr::memmem::find_iter(b, b"://").find_map(|p| {
+    SCHEME_SEP.find_iter(b).find_map(|p| {
         if p >= 4 && b[p - 4..p].eq_ignore_ascii_case(b"http") {
             Some(p - 4)
         } else if p >= 5 && b[p - 5..p].eq_ignore_ascii_case(b"https") {
@@ -375,6 +404,29 @@ mod tests {
         assert_eq!(l[0].url, "https://www.linkedin.com/x?a=1&b=2");
         assert_eq!(l[1].label, "View Bob's profile");
         assert_eq!(l[1].url, "http://y.example/p");
+    }
+
+    #[test]
+    fn url_end_as_char_search() {
+        for s in [
+            "",
+            "https://a/b c",
+            "https://a/b\u{0B}c",
+            "https://a/b\u{A0}c",
+            "https://a/é\u{3000}x",
+            "https://a/b)c",
+            "https://a/b]",
+            "x<y",
+            "a\"b",
+            "é\u{2028}",
+            "\u{85}",
+            "abc",
+        ] {
+            let reference = s
+                .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | ')' | ']'))
+                .unwrap_or(s.len());
+            assert_eq!(url_end(s), reference, "{s:?}");
+        }
     }
 
     #[test]

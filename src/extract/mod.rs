@@ -18,6 +18,8 @@ pub mod linkedin;
 pub mod message;
 mod mime;
 mod qp;
+mod tags;
+mod weburl;
 
 use crate::model::{Authenticity, Classified, Kind};
 use linkedin::{LinkHost, TemplateKind};
