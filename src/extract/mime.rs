@@ -187,19 +187,10 @@ mod tests {
 
     #[test]
     fn same_as_mailparse_on_fixtures() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut stack = vec![root];
         let mut n = 0;
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(dir).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "eml") {
-                    check(&std::fs::read(&p).unwrap());
-                    n += 1;
-                }
-            }
+        for p in super::super::fixture_emls() {
+            check(&std::fs::read(&p).unwrap());
+            n += 1;
         }
         assert!(n > 0);
     }

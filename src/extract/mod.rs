@@ -394,6 +394,26 @@ fn is_forward(msg: &Message, body: &BodySample) -> bool {
     )
 }
 
+/// Every `.eml` under tests/fixtures, for unit tests that compare a fast path with a
+/// reference on all real mail we have.
+#[cfg(test)]
+pub(crate) fn fixture_emls() -> Vec<std::path::PathBuf> {
+    let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")];
+    let mut out = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "eml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,23 +200,14 @@ mod tests {
 
     #[test]
     fn plain_split_on_every_fixture_link() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut stack = vec![root];
         let mut n = 0;
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(dir).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "eml") {
-                    let Ok(msg) = super::super::message::read(&std::fs::read(&p).unwrap()) else {
-                        continue;
-                    };
-                    for l in &msg.links {
-                        check(l.url.trim());
-                        n += usize::from(plain(l.url.trim()).is_some());
-                    }
-                }
+        for p in super::super::fixture_emls() {
+            let Ok(msg) = super::super::message::read(&std::fs::read(&p).unwrap()) else {
+                continue;
+            };
+            for l in &msg.links {
+                check(l.url.trim());
+                n += usize::from(plain(l.url.trim()).is_some());
             }
         }
         assert!(n > 100, "only {n} plain links");
