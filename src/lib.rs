@@ -15,6 +15,7 @@
 //!   - `source`: where mail comes from (local files, IMAP).
 //!   - `store`: the SQLite state (cursors, invitations, outbox).
 //!   - `send`: SMTP delivery.
+//!   - `tls`: what both mail adapters share about TLS set-up (CA bundles, kept connectors).
 //! - Composition: `pipeline` (one poll: fetch -> extract -> store), `deliver` (store ->
 //!   score -> digest -> outbox -> send -> mark reported), `daemon` (loops, signals,
 //!   systemd), `cli` (subcommands; the only module that knows clap).
@@ -36,6 +37,7 @@ pub mod score;
 pub mod send;
 pub mod source;
 pub mod store;
+pub mod tls;
 
 /// Formats an error with its chain of sources ("a: b: c"), skipping a cause whose text
 /// the outer message already includes. Used at the edges (CLI, logs, digest footer).

@@ -12,7 +12,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 
-use crate::config::{AuthMethod, SecretError, SmtpConfig, TlsMode};
+use crate::config::{is_loopback_host, AuthMethod, SecretError, SmtpConfig, TlsMode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -57,11 +57,6 @@ impl SendError {
     }
 }
 
-/// True for hosts where an unencrypted connection never leaves the machine.
-pub fn is_loopback_host(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "::1" | "[::1]" | "localhost") || host.starts_with("127.")
-}
-
 /// Builds the envelope from the digest's From and To values.
 pub fn envelope(from: &str, to: &[String]) -> Result<Envelope, SendError> {
     let from: Mailbox = from.parse().map_err(|_| SendError::Address {
@@ -85,26 +80,53 @@ pub fn envelope(from: &str, to: &[String]) -> Result<Envelope, SendError> {
     })
 }
 
+/// TLS parameters for `cfg.host`, trusting every certificate in `ca_file` on top of the
+/// system roots. Kept per host and `ca_file` content (see `crate::tls`): a digest that is
+/// retried, and every later digest, reuses them instead of re-reading the system CA store.
 fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, SendError> {
-    let mut b = TlsParameters::builder(cfg.host.clone());
-    if let Some(ca) = &cfg.ca_file {
-        b = b.add_root_certificate(load_ca(ca)?);
-    }
-    b.build_native().map_err(|e| SendError::Tls {
-        host: cfg.host.clone(),
-        detail: crate::error_chain(&e),
+    type Key = (String, Option<Vec<u8>>);
+    static PARAMETERS: crate::tls::Cache<Key, TlsParameters> = crate::tls::Cache::new();
+    let pem = match &cfg.ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|source| SendError::CaFile {
+            path: path.to_path_buf(),
+            source,
+        })?),
+        None => None,
+    };
+    PARAMETERS.get_or_build((cfg.host.clone(), pem.clone()), || {
+        let mut b = TlsParameters::builder(cfg.host.clone());
+        if let (Some(path), Some(pem)) = (&cfg.ca_file, &pem) {
+            for cert in ca_certificates(path, pem)? {
+                b = b.add_root_certificate(cert);
+            }
+        }
+        b.build_native().map_err(|e| SendError::Tls {
+            host: cfg.host.clone(),
+            detail: crate::error_chain(&e),
+        })
     })
 }
 
-fn load_ca(path: &Path) -> Result<Certificate, SendError> {
-    let pem = std::fs::read(path).map_err(|source| SendError::CaFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Certificate::from_pem(&pem).map_err(|e| SendError::Tls {
+/// Every certificate of a `ca_file` bundle (lettre's `from_pem` reads only the first).
+fn ca_certificates(path: &Path, pem: &[u8]) -> Result<Vec<Certificate>, SendError> {
+    let bad = |detail: String| SendError::Tls {
         host: path.display().to_string(),
-        detail: crate::error_chain(&e),
-    })
+        detail,
+    };
+    let blocks = crate::tls::pem_certificates(pem);
+    if blocks.is_empty() {
+        return Err(bad(
+            "no PEM certificate (expected -----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    blocks
+        .iter()
+        .enumerate()
+        .map(|(i, block)| {
+            Certificate::from_pem(block)
+                .map_err(|e| bad(format!("certificate {}: {}", i + 1, crate::error_chain(&e))))
+        })
+        .collect()
 }
 
 /// Resolves the login for the configured auth method (blocking on a password or token

@@ -20,6 +20,18 @@ pub use validate::{
     check, default_state_dir, default_state_dir_from_env, ConfigError, ConfigIssue, Severity,
 };
 
+/// The hosts a plaintext (`tls = "plain"`) connection may go to: traffic to them never
+/// leaves the machine. One definition, used by validation and again by both adapters
+/// before they connect; a name that merely starts with "127." is not an address.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The whole program's settings after validation.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -232,4 +244,34 @@ pub struct NoteCueConfig {
 pub struct LogConfig {
     /// A tracing filter directive such as `info` or `invite_digest=debug`.
     pub level: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "127.evil.example",
+            "127.0.0.1.example.com",
+            "imap.example.com",
+            "localhost.example.com",
+            "10.0.0.1",
+            "::2",
+            "",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
 }

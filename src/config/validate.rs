@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -792,7 +791,7 @@ impl Validator<'_> {
 
     fn plaintext(&mut self, section: &str, tls: TlsMode, host: &str, allow: Option<bool>) {
         if tls == TlsMode::Plain {
-            if !host.is_empty() && !is_loopback(host) {
+            if !host.is_empty() && !super::is_loopback_host(host) {
                 self.error(
                     format!("{section}.tls"),
                     format!(
@@ -1646,16 +1645,6 @@ fn check_host(raw: &str) -> Result<String, String> {
     Ok(host.to_string())
 }
 
-/// The hosts plaintext connections are allowed to: the same machine only.
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// An address as it appears in a header: `name@example.com` or `Name <name@example.com>`.
 /// Deliberately loose: the SMTP adapter parses it properly; this catches the mistakes
 /// people actually make (no `@`, a missing `>`, a line break).
@@ -2144,8 +2133,6 @@ password_file = "smtp-password"
         assert!(check_host("imap.example.com:993")
             .unwrap_err()
             .contains("port = 993"));
-        assert!(is_loopback("127.0.0.1") && is_loopback("::1") && is_loopback("LOCALHOST"));
-        assert!(!is_loopback("10.0.0.1"));
     }
 
     /// Arbitrary bytes never panic the loader.

@@ -289,7 +289,7 @@ impl ImapSource {
     pub fn connect(&mut self) -> Result<(), SourceError> {
         self.drop_session();
         let a = &self.account;
-        if a.tls == TlsMode::Plain && !tls::is_loopback_host(&a.host) {
+        if a.tls == TlsMode::Plain && !crate::config::is_loopback_host(&a.host) {
             return Err(SourceError::PlaintextRefused {
                 account: a.name.clone(),
                 host: a.host.clone(),

@@ -38,12 +38,6 @@ pub enum HandshakeFailure {
     Failed(String),
 }
 
-/// True for the host names on which `tls = "plain"` is acceptable: traffic to them never
-/// leaves the machine.
-pub fn is_loopback_host(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "::1" | "[::1]") || host.eq_ignore_ascii_case("localhost")
-}
-
 /// Resolves `host:port` and tries each address with `timeout` as the connect timeout, then
 /// sets the same value as read and write timeout so a stalled server surfaces as an error
 /// instead of a hang. Name resolution itself uses the system resolver and its own timeout.
@@ -75,49 +69,48 @@ pub fn connect_tcp(host: &str, port: u16, timeout: Duration) -> io::Result<TcpSt
 
 /// A connector with verification on (certificate chain and host name, TLS >= 1.2). `ca_file`
 /// adds every certificate in that PEM file as a trusted root, on top of the system roots.
+/// Built once per distinct `ca_file` content and then reused (see `crate::tls`): the file
+/// is read again at every call, so a replaced CA takes effect at the next connection.
 pub fn connector(ca_file: Option<&Path>) -> Result<TlsConnector, TlsSetupError> {
-    let mut builder = TlsConnector::builder();
-    builder.min_protocol_version(Some(Protocol::Tlsv12));
-    if let Some(path) = ca_file {
-        for cert in load_pem_certificates(path)? {
-            builder.add_root_certificate(cert);
+    static CONNECTORS: crate::tls::Cache<Option<Vec<u8>>, TlsConnector> = crate::tls::Cache::new();
+    let pem = match ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|source| TlsSetupError::ReadCa {
+            path: path.to_path_buf(),
+            source,
+        })?),
+        None => None,
+    };
+    CONNECTORS.get_or_build(pem.clone(), || {
+        let mut builder = TlsConnector::builder();
+        builder.min_protocol_version(Some(Protocol::Tlsv12));
+        if let (Some(path), Some(pem)) = (ca_file, &pem) {
+            for cert in pem_certificates(path, pem)? {
+                builder.add_root_certificate(cert);
+            }
         }
-    }
-    Ok(builder.build()?)
+        Ok(builder.build()?)
+    })
 }
 
-/// Every `CERTIFICATE` block of a PEM file. `Certificate::from_pem` only reads the first
-/// block, and CA bundles commonly hold several.
-fn load_pem_certificates(path: &Path) -> Result<Vec<Certificate>, TlsSetupError> {
-    let text = std::fs::read(path).map_err(|source| TlsSetupError::ReadCa {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8_lossy(&text);
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut certs = Vec::new();
-    let mut rest = &text[..];
-    while let Some(start) = rest.find(BEGIN) {
-        let Some(len) = rest[start..].find(END) else {
-            break;
-        };
-        let block = &rest[start..start + len + END.len()];
-        let cert =
-            Certificate::from_pem(block.as_bytes()).map_err(|e| TlsSetupError::BadCertificate {
-                path: path.to_path_buf(),
-                index: certs.len() + 1,
-                detail: e.to_string(),
-            })?;
-        certs.push(cert);
-        rest = &rest[start + len + END.len()..];
-    }
-    if certs.is_empty() {
+/// Every `CERTIFICATE` block of a PEM file, parsed; `path` is for the error messages.
+fn pem_certificates(path: &Path, pem: &[u8]) -> Result<Vec<Certificate>, TlsSetupError> {
+    let blocks = crate::tls::pem_certificates(pem);
+    if blocks.is_empty() {
         return Err(TlsSetupError::NoCertificate {
             path: path.to_path_buf(),
         });
     }
-    Ok(certs)
+    blocks
+        .iter()
+        .enumerate()
+        .map(|(i, block)| {
+            Certificate::from_pem(block).map_err(|e| TlsSetupError::BadCertificate {
+                path: path.to_path_buf(),
+                index: i + 1,
+                detail: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Runs the TLS handshake on `tcp`, verifying the certificate against `host` (a DNS name or
@@ -379,21 +372,6 @@ pub mod mock {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_names() {
-        for h in ["127.0.0.1", "::1", "[::1]", "localhost", "LOCALHOST"] {
-            assert!(is_loopback_host(h), "{h}");
-        }
-        for h in [
-            "127.0.0.2",
-            "imap.example.com",
-            "localhost.example.com",
-            "10.0.0.1",
-        ] {
-            assert!(!is_loopback_host(h), "{h}");
-        }
-    }
 
     #[test]
     fn ca_file_errors_name_the_file() {
