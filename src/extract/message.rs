@@ -5,6 +5,7 @@
 //! to decode is skipped, not fatal) and bounds (very deep or very many parts are not
 //! walked).
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use memchr::memmem;
@@ -304,7 +305,16 @@ fn body_text(part: &Part) -> Result<String, mailparse::MailParseError> {
                 Some(cs) => cs.decode(&bytes).0,
                 None => charset::decode_ascii(&bytes),
             };
-            Ok(text.into_owned())
+            // When the decoder hands back all of our own bytes untouched (UTF-8 or ASCII
+            // text, the usual case), they are the text: keep the buffer rather than copy it.
+            let untouched =
+                matches!(&text, Cow::Borrowed(t) if std::ptr::eq(t.as_bytes(), bytes.as_slice()));
+            if !untouched {
+                return Ok(text.into_owned());
+            }
+            drop(text);
+            Ok(String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         }
         _ => part.body(),
     }
@@ -444,6 +454,28 @@ mod tests {
         ] {
             assert_eq!(find_url_start(s), reference(s), "{s:?}");
         }
+    }
+
+    /// Our decoding of every text part is mailparse's `get_body`, on every fixture.
+    #[test]
+    fn body_text_is_mailparse_body_on_fixtures() {
+        fn each(part: &Part, n: &mut usize) {
+            if part.ctype.mimetype.starts_with("text/") {
+                assert_eq!(body_text(part).ok(), part.body().ok());
+                *n += 1;
+            }
+            for sub in &part.subparts {
+                each(sub, n);
+            }
+        }
+        let mut n = 0;
+        for p in super::super::fixture_emls() {
+            let raw = std::fs::read(&p).unwrap();
+            if let Ok(part) = super::super::mime::parse(&raw) {
+                each(&part, &mut n);
+            }
+        }
+        assert!(n > 0);
     }
 
     #[test]
