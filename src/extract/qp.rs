@@ -45,8 +45,10 @@ pub fn decode(input: &[u8]) -> Vec<u8> {
             continue;
         }
         out.extend_from_slice(&s[i..at]);
-        let pair = (s.get(at + 1).copied(), s.get(at + 2).copied());
-        if let (Some(h), Some(l)) = (pair.0.and_then(hex), pair.1.and_then(hex)) {
+        if let Some((h, l)) = s
+            .get(at + 1..at + 3)
+            .and_then(|p| Some((hex(p[0])?, hex(p[1])?)))
+        {
             // The common case, `=XX`: hex digits are never trailing whitespace, so the
             // line trimming below cannot apply.
             out.push(h << 4 | l);
