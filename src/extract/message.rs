@@ -5,9 +5,9 @@
 //! to decode is skipped, not fatal) and bounds (very deep or very many parts are not
 //! walked).
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use mailparse::MailHeaderMap;
 use memchr::memmem;
 
 use super::mime::Part;
@@ -133,7 +133,7 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
     let first = mail
         .headers
         .iter()
-        .map(|h| h.get_key())
+        .map(|h| h.key())
         .find(|k| !k.starts_with("From "));
     let looks_like_header =
         |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_graphic() && b != b':');
@@ -145,9 +145,9 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
             .headers
             .iter()
             .map(|h| {
-                let name = h.get_key().to_ascii_lowercase();
+                let name = h.key().to_ascii_lowercase();
                 let value = if DECODED_HEADERS.contains(&name.as_str()) {
-                    h.get_value()
+                    h.value()
                 } else {
                     String::new()
                 };
@@ -157,13 +157,9 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
         top_content_type: mail.ctype.mimetype.to_ascii_lowercase(),
         ..Message::default()
     };
-    msg.subject = mail
-        .headers
-        .get_first_value("Subject")
-        .map(|s| html::collapse_ws(&s));
+    msg.subject = mail.value("Subject").map(|s| html::collapse_ws(&s));
     msg.message_id = mail
-        .headers
-        .get_first_value("Message-ID")
+        .value("Message-ID")
         .map(|s| {
             s.trim()
                 .trim_start_matches('<')
@@ -171,15 +167,15 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
                 .to_string()
         })
         .filter(|s| !s.is_empty());
-    msg.raw_date = mail.headers.get_first_value("Date");
+    msg.raw_date = mail.value("Date");
     msg.date = msg
         .raw_date
         .as_deref()
         .and_then(|d| mailparse::dateparse(d).ok());
     msg.from = mail
-        .headers
-        .get_first_header("From")
-        .map(parse_sender)
+        .header("From")
+        .and_then(|h| h.mail_header())
+        .map(|h| parse_sender(&h))
         .unwrap_or_default();
 
     let mut texts = Vec::new();
@@ -263,19 +259,16 @@ fn walk(
         return;
     }
     let ctype = part.ctype.mimetype.to_ascii_lowercase();
-    if let Some(cid) = part.headers.get_first_value("Content-ID") {
+    if let Some(cid) = part.value("Content-ID") {
         let cid = cid.trim().trim_matches(['<', '>']).to_ascii_lowercase();
         if cid == "text-body" || cid == "html-body" {
             msg.linkedin_content_ids = true;
         }
     }
-    let is_attachment = part
-        .headers
-        .get_first_value("Content-Disposition")
-        .is_some_and(|d| {
-            mailparse::parse_content_disposition(&d).disposition
-                == mailparse::DispositionType::Attachment
-        });
+    let is_attachment = part.value("Content-Disposition").is_some_and(|d| {
+        mailparse::parse_content_disposition(&d).disposition
+            == mailparse::DispositionType::Attachment
+    });
     if ctype.starts_with("multipart/") {
         for sub in &part.subparts {
             walk(sub, depth + 1, count, texts, htmls, msg);
@@ -312,7 +305,16 @@ fn body_text(part: &Part) -> Result<String, mailparse::MailParseError> {
                 Some(cs) => cs.decode(&bytes).0,
                 None => charset::decode_ascii(&bytes),
             };
-            Ok(text.into_owned())
+            // When the decoder hands back all of our own bytes untouched (UTF-8 or ASCII
+            // text, the usual case), they are the text: keep the buffer rather than copy it.
+            let untouched =
+                matches!(&text, Cow::Borrowed(t) if std::ptr::eq(t.as_bytes(), bytes.as_slice()));
+            if !untouched {
+                return Ok(text.into_owned());
+            }
+            drop(text);
+            Ok(String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         }
         _ => part.body(),
     }
@@ -452,6 +454,28 @@ mod tests {
         ] {
             assert_eq!(find_url_start(s), reference(s), "{s:?}");
         }
+    }
+
+    /// Our decoding of every text part is mailparse's `get_body`, on every fixture.
+    #[test]
+    fn body_text_is_mailparse_body_on_fixtures() {
+        fn each(part: &Part, n: &mut usize) {
+            if part.ctype.mimetype.starts_with("text/") {
+                assert_eq!(body_text(part).ok(), part.body().ok());
+                *n += 1;
+            }
+            for sub in &part.subparts {
+                each(sub, n);
+            }
+        }
+        let mut n = 0;
+        for p in super::super::fixture_emls() {
+            let raw = std::fs::read(&p).unwrap();
+            if let Ok(part) = super::super::mime::parse(&raw) {
+                each(&part, &mut n);
+            }
+        }
+        assert!(n > 0);
     }
 
     #[test]
