@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use url::Url;
 
-use super::ascii::{contains_ci, starts_with_ci};
+use super::ascii::starts_with_ci;
 use super::auth::is_domain_or_sub_ci;
 pub use super::auth::is_linkedin_domain;
 use super::weburl::WebUrl;
@@ -153,7 +153,7 @@ impl QueryFacts {
                 q.has_invitation_key = true;
                 if q.invitation_id.is_none() {
                     let v = decode_component(raw);
-                    if is_id(&v) {
+                    if is_id(v.as_bytes()) {
                         q.invitation_id = Some(v.into_owned());
                     }
                 }
@@ -164,40 +164,44 @@ impl QueryFacts {
 }
 
 /// The template in a `trk` value: `eml-email_m2m_invite_single_01-hero-0-accept~cta` ->
-/// `email_m2m_invite_single_01` (the name has underscores but never '-'), decoding only
-/// as far as the name reaches. A name is ASCII letters, digits and '_', and UTF-8 repair
-/// never touches ASCII bytes, so the decoded bytes are read before that step.
+/// `email_m2m_invite_single_01` (the name has underscores but never '-'). A name is ASCII
+/// letters, digits and '_', and UTF-8 repair never touches ASCII bytes, so the decoded
+/// bytes are checked before that step.
 fn trk_template(raw: &str) -> Option<String> {
-    let mut d = decoded_bytes(raw);
-    if !d.by_ref().take(4).eq(*b"eml-") {
-        return None;
-    }
-    let mut t = String::new();
-    for c in d.take_while(|&c| c != b'-') {
-        if !(c.is_ascii_alphanumeric() || c == b'_') {
-            return None;
-        }
-        t.push(char::from(c.to_ascii_lowercase()));
-    }
-    (!t.is_empty()).then_some(t)
+    let name = decoded_field(raw, b"eml-", b'-')?;
+    let ok = !name.is_empty() && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_');
+    ok.then(|| String::from_utf8_lossy(&name).to_ascii_lowercase())
 }
 
-/// The template in a `lipi` value, `urn:li:page:email_<t>;…`, decoding only up to the
-/// ';'. UTF-8 repair never merges an ASCII byte into a replacement, so repairing the bytes
-/// before the first ';' gives the same text as repairing all and cutting there.
+/// The template in a `lipi` value, `urn:li:page:email_<t>;…`. UTF-8 repair never merges an
+/// ASCII byte into a replacement, so repairing the bytes before the first ';' gives the
+/// same text as repairing all and cutting there.
 fn lipi_template(raw: &str) -> Option<String> {
-    const PREFIX: &[u8] = b"urn:li:page:email_";
+    let t = decoded_field(raw, b"urn:li:page:email_", b';')?;
+    (!t.is_empty()).then(|| String::from_utf8_lossy(&t).to_ascii_lowercase())
+}
+
+/// The decoded bytes of a value after `prefix` and before the first `stop` byte, or None
+/// when the decoded value does not start with `prefix`: only as much is decoded as is
+/// read. Borrowed when that part is written without '%' or '+', as it usually is.
+/// `prefix` must not contain '%' or '+'.
+fn decoded_field<'a>(raw: &'a str, prefix: &[u8], stop: u8) -> Option<Cow<'a, [u8]>> {
+    if let Some(rest) = raw.as_bytes().strip_prefix(prefix) {
+        let end = rest
+            .iter()
+            .position(|&c| c == stop || c == b'%' || c == b'+')
+            .unwrap_or(rest.len());
+        if rest.get(end).is_none_or(|&c| c == stop) {
+            return Some(Cow::Borrowed(&rest[..end]));
+        }
+    }
     let mut d = decoded_bytes(raw);
-    if !d.by_ref().take(PREFIX.len()).eq(PREFIX.iter().copied()) {
+    if !d.by_ref().take(prefix.len()).eq(prefix.iter().copied()) {
         return None;
     }
-    let t: Vec<u8> = d.take_while(|&c| c != b';').collect();
-    if t.is_empty() {
-        return None;
-    }
-    let mut t = utf8_lossy(t);
-    t.make_ascii_lowercase();
-    Some(t)
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend(d.take_while(|&c| c != stop));
+    Some(Cow::Owned(out))
 }
 
 /// The `name=value` pairs of a query split exactly as `Url::query_pairs` splits them, with
@@ -215,11 +219,27 @@ fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
             if pair.is_empty() {
                 return None;
             }
-            let (k, v) = match pair.bytes().position(|c| c == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, ""),
+            // One scan finds the '=' and whether the name needs decoding.
+            let mut eq = pair.len();
+            let mut encoded = false;
+            for (i, c) in pair.bytes().enumerate() {
+                match c {
+                    b'=' => {
+                        eq = i;
+                        break;
+                    }
+                    b'%' | b'+' => encoded = true,
+                    _ => {}
+                }
+            }
+            let k = &pair[..eq];
+            let v = pair.get(eq + 1..).unwrap_or("");
+            let k = if encoded {
+                decode_component(k)
+            } else {
+                Cow::Borrowed(k)
             };
-            Some((decode_component(k), v))
+            Some((k, v))
         })
 }
 
@@ -364,8 +384,13 @@ fn accept_parsed(p: &Url) -> bool {
 
 /// Accept-link shapes, from the path (any case) and the query of a LinkedIn URL.
 fn accept_path_query(path: &str, q: &QueryFacts) -> bool {
-    contains_ci(path, "/invite-accept")
-        || contains_ci(path, "/accept-invitation")
+    // Both markers start with '/': one pass over the slashes looks for either.
+    let p = path.as_bytes();
+    let at = |i: usize, marker: &[u8]| {
+        p.get(i..i + marker.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(marker))
+    };
+    memchr::memchr_iter(b'/', p).any(|i| at(i, b"/invite-accept") || at(i, b"/accept-invitation"))
         || (starts_with_ci(path, "/e/v2") && q.has_invitation_key)
         || (path.eq_ignore_ascii_case("/blink") && q.has_msg_id)
 }
@@ -388,19 +413,20 @@ fn invitation_id_parsed(p: &Url) -> Option<String> {
 /// The `/invitationId/<id>/` path segment of 2018+ links, from `Url::path` (split as
 /// `Url::path_segments` splits it).
 fn invitation_id_in_path(path: &str) -> Option<String> {
-    let mut segs = path.strip_prefix('/')?.split('/');
+    // Split as bytes: a `str::split` searcher call per segment cost more than the test.
+    let mut segs = path.strip_prefix('/')?.as_bytes().split(|&c| c == b'/');
     let mut prev = segs.next()?;
     for seg in segs {
-        if prev.eq_ignore_ascii_case("invitationId") && is_id(seg) {
-            return Some(seg.to_string());
+        if prev.eq_ignore_ascii_case(b"invitationId") && is_id(seg) {
+            return Some(String::from_utf8_lossy(seg).into_owned());
         }
         prev = seg;
     }
     None
 }
 
-fn is_id(s: &str) -> bool {
-    (6..=25).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+fn is_id(s: &[u8]) -> bool {
+    (6..=25).contains(&s.len()) && s.iter().all(|b| b.is_ascii_digit())
 }
 
 /// Whether a URL is a profile link (`/comm/in/<vanity>`, `/in/<vanity>`,
@@ -594,14 +620,14 @@ mod tests {
         let in_path = || {
             let segs: Vec<&str> = p.path().strip_prefix('/')?.split('/').collect();
             segs.windows(2)
-                .find(|w| inv(w[0]) && is_id(w[1]))
+                .find(|w| inv(w[0]) && is_id(w[1].as_bytes()))
                 .map(|w| w[1].to_string())
         };
         let invitation_id = li
             .then(|| {
                 pairs
                     .iter()
-                    .find(|(k, v)| inv(k) && is_id(v))
+                    .find(|(k, v)| inv(k) && is_id(v.as_bytes()))
                     .map(|(_, v)| v.clone())
                     .or_else(in_path)
             })
@@ -653,6 +679,8 @@ mod tests {
             "invitationID=12345&invitationId=abc1234&InvitationId=%31%32%33%34%35%36%37",
             "invitationid=1234567890123456789012345&msgID=1",
             "msgid=1&&=&a==b&%=%&+=+",
+            "trk=eml-abc%2Dx&trk=eml-abc&trk=eml-a%2&trk=eml-%&trk=eml-ab%2bc-d&trk=eml-x+",
+            "lipi=urn:li:page:email_abc&lipi=urn:li:page:email_a%3Bb;c&lipi=urn:li:page:email_%3B",
         ];
         let paths = [
             "/",
@@ -671,6 +699,9 @@ mod tests {
             "/profile/VIEW",
             "/comm/profile/viewx",
             "/accept-invitation/x",
+            "/x/INVITE-ACCEPT",
+            "/invite-accep",
+            "/x/accept-invitatio",
             "//invitationId//1234567",
         ];
         let mut urls = vec![
