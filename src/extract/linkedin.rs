@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use url::Url;
 
-use super::ascii::{contains_ci, starts_with_ci};
+use super::ascii::starts_with_ci;
 use super::auth::is_domain_or_sub_ci;
 pub use super::auth::is_linkedin_domain;
 use super::weburl::WebUrl;
@@ -105,17 +105,13 @@ impl LinkFacts {
             };
         };
         let q = QueryFacts::of(p.query());
-        let (accept, profile, invitation_id) = if host == LinkHost::LinkedIn {
-            let path = p.path().to_ascii_lowercase();
-            (
-                accept_path_query(&path, &q),
-                profile_path(&path),
-                q.invitation_id
-                    .clone()
-                    .or_else(|| invitation_id_in_path(p.path())),
-            )
+        let linkedin = host == LinkHost::LinkedIn;
+        let accept = linkedin && accept_path_query(p.path(), &q);
+        let profile = linkedin && profile_path(p.path());
+        let invitation_id = if linkedin {
+            q.invitation_id.or_else(|| invitation_id_in_path(p.path()))
         } else {
-            (false, false, None)
+            None
         };
         LinkFacts {
             host,
@@ -147,22 +143,9 @@ impl QueryFacts {
         let mut q = QueryFacts::default();
         for (k, raw) in query_pairs(query.unwrap_or("")) {
             match k.as_ref() {
-                "trk" | "trkEmail" | "tracking" => {
-                    if let Some(rest) = decode_component(raw).strip_prefix("eml-") {
-                        if let Some(t) = template_prefix(rest) {
-                            q.templates.push(t);
-                        }
-                    }
-                }
+                "trk" | "trkEmail" | "tracking" => q.templates.extend(trk_template(raw)),
                 "ek" => q.templates.push(decode_component(raw).to_ascii_lowercase()),
-                "lipi" => {
-                    if let Some(rest) = decode_component(raw).strip_prefix("urn:li:page:email_") {
-                        let t = rest.split(';').next().unwrap_or("");
-                        if !t.is_empty() {
-                            q.templates.push(t.to_ascii_lowercase());
-                        }
-                    }
-                }
+                "lipi" => q.templates.extend(lipi_template(raw)),
                 "msgID" => q.has_msg_id = true,
                 _ => {}
             }
@@ -170,7 +153,7 @@ impl QueryFacts {
                 q.has_invitation_key = true;
                 if q.invitation_id.is_none() {
                     let v = decode_component(raw);
-                    if is_id(&v) {
+                    if is_id(v.as_bytes()) {
                         q.invitation_id = Some(v.into_owned());
                     }
                 }
@@ -180,47 +163,122 @@ impl QueryFacts {
     }
 }
 
+/// The template in a `trk` value: `eml-email_m2m_invite_single_01-hero-0-accept~cta` ->
+/// `email_m2m_invite_single_01` (the name has underscores but never '-'). A name is ASCII
+/// letters, digits and '_', and UTF-8 repair never touches ASCII bytes, so the decoded
+/// bytes are checked before that step.
+fn trk_template(raw: &str) -> Option<String> {
+    let name = decoded_field(raw, b"eml-", b'-')?;
+    let ok = !name.is_empty() && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_');
+    ok.then(|| String::from_utf8_lossy(&name).to_ascii_lowercase())
+}
+
+/// The template in a `lipi` value, `urn:li:page:email_<t>;…`. UTF-8 repair never merges an
+/// ASCII byte into a replacement, so repairing the bytes before the first ';' gives the
+/// same text as repairing all and cutting there.
+fn lipi_template(raw: &str) -> Option<String> {
+    let t = decoded_field(raw, b"urn:li:page:email_", b';')?;
+    (!t.is_empty()).then(|| String::from_utf8_lossy(&t).to_ascii_lowercase())
+}
+
+/// The decoded bytes of a value after `prefix` and before the first `stop` byte, or None
+/// when the decoded value does not start with `prefix`: only as much is decoded as is
+/// read. Borrowed when that part is written without '%' or '+', as it usually is.
+/// `prefix` must not contain '%' or '+'.
+fn decoded_field<'a>(raw: &'a str, prefix: &[u8], stop: u8) -> Option<Cow<'a, [u8]>> {
+    if let Some(rest) = raw.as_bytes().strip_prefix(prefix) {
+        let end = rest
+            .iter()
+            .position(|&c| c == stop || c == b'%' || c == b'+')
+            .unwrap_or(rest.len());
+        if rest.get(end).is_none_or(|&c| c == stop) {
+            return Some(Cow::Borrowed(&rest[..end]));
+        }
+    }
+    let mut d = decoded_bytes(raw);
+    if !d.by_ref().take(prefix.len()).eq(prefix.iter().copied()) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend(d.take_while(|&c| c != stop));
+    Some(Cow::Owned(out))
+}
+
 /// The `name=value` pairs of a query split exactly as `Url::query_pairs` splits them, with
 /// the name decoded and the value left raw: of the dozens of tracking values in a
 /// LinkedIn link only a few are ever read, and percent-decoding all of them was the
-/// largest part of reading a link.
+/// largest part of reading a link. Pairs are cut with one memchr pass and names found by
+/// a byte scan (names are short), which costs less than `str::split` per pair.
 fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
-    query.split('&').filter(|s| !s.is_empty()).map(|s| {
-        let (k, v) = s.split_once('=').unwrap_or((s, ""));
-        (decode_component(k), v)
-    })
+    let mut start = 0;
+    memchr::memchr_iter(b'&', query.as_bytes())
+        .chain(std::iter::once(query.len()))
+        .filter_map(move |end| {
+            let pair = &query[start..end];
+            start = end + 1;
+            if pair.is_empty() {
+                return None;
+            }
+            // One scan finds the '=' and whether the name needs decoding.
+            let mut eq = pair.len();
+            let mut encoded = false;
+            for (i, c) in pair.bytes().enumerate() {
+                match c {
+                    b'=' => {
+                        eq = i;
+                        break;
+                    }
+                    b'%' | b'+' => encoded = true,
+                    _ => {}
+                }
+            }
+            let k = &pair[..eq];
+            let v = pair.get(eq + 1..).unwrap_or("");
+            let k = if encoded {
+                decode_component(k)
+            } else {
+                Cow::Borrowed(k)
+            };
+            Some((k, v))
+        })
 }
 
 /// application/x-www-form-urlencoded decoding of one name or value, as `form_urlencoded`
 /// does it: '+' is a space, `%XX` (either case) a byte, any other '%' itself, and invalid
 /// UTF-8 becomes U+FFFD. Borrows when there is nothing to decode.
 fn decode_component(s: &str) -> Cow<'_, str> {
-    let b = s.as_bytes();
-    if !b.iter().any(|&c| c == b'+' || c == b'%') {
+    if !s.bytes().any(|c| c == b'+' || c == b'%') {
         return Cow::Borrowed(s);
     }
-    let hex = |c: u8| char::from(c).to_digit(16);
-    let mut out = Vec::with_capacity(b.len());
+    Cow::Owned(utf8_lossy(decoded_bytes(s).collect()))
+}
+
+/// The bytes `decode_component` decodes to, before the UTF-8 step, produced lazily so a
+/// caller can stop as soon as it has what it needs.
+fn decoded_bytes(s: &str) -> impl Iterator<Item = u8> + '_ {
+    let b = s.as_bytes();
+    let hex = |c: &u8| char::from(*c).to_digit(16);
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
+    std::iter::from_fn(move || {
+        let c = *b.get(i)?;
         i += 1;
-        match c {
-            b'+' => out.push(b' '),
-            b'%' => match (
-                b.get(i).and_then(|&h| hex(h)),
-                b.get(i + 1).and_then(|&l| hex(l)),
-            ) {
+        Some(match c {
+            b'+' => b' ',
+            b'%' => match (b.get(i).and_then(hex), b.get(i + 1).and_then(hex)) {
                 (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
                     i += 2;
+                    (h * 16 + l) as u8
                 }
-                _ => out.push(b'%'),
+                _ => b'%',
             },
-            _ => out.push(c),
-        }
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+            _ => c,
+        })
+    })
+}
+
+/// `String::from_utf8_lossy`, without copying bytes that are valid already.
+fn utf8_lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// What a LinkedIn template name says the mail is.
@@ -276,13 +334,6 @@ fn templates_parsed(parsed: &Url) -> Vec<String> {
     QueryFacts::of(parsed.query()).templates
 }
 
-/// `email_m2m_invite_single_01-hero-0-accept~cta` -> `email_m2m_invite_single_01`. The name
-/// itself contains underscores but never '-'.
-fn template_prefix(s: &str) -> Option<String> {
-    let t = s.split('-').next()?.to_ascii_lowercase();
-    (!t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(t)
-}
-
 /// Tracking parameters removed from links we keep (format notes section 7). `otpToken` is
 /// a one-time login token: removing it also keeps the digest from carrying a login link.
 const TRACKING_PARAMS: &[&str] = &[
@@ -328,15 +379,20 @@ pub fn is_accept_url(url: &str) -> bool {
 
 fn accept_parsed(p: &Url) -> bool {
     p.host_str().is_some_and(is_linkedin_host)
-        && accept_path_query(&p.path().to_ascii_lowercase(), &QueryFacts::of(p.query()))
+        && accept_path_query(p.path(), &QueryFacts::of(p.query()))
 }
 
-/// Accept-link shapes, from the lower-cased path and the query of a LinkedIn URL.
+/// Accept-link shapes, from the path (any case) and the query of a LinkedIn URL.
 fn accept_path_query(path: &str, q: &QueryFacts) -> bool {
-    path.contains("/invite-accept")
-        || path.contains("/accept-invitation")
-        || (path.starts_with("/e/v2") && q.has_invitation_key)
-        || (path == "/blink" && q.has_msg_id)
+    // Both markers start with '/': one pass over the slashes looks for either.
+    let p = path.as_bytes();
+    let at = |i: usize, marker: &[u8]| {
+        p.get(i..i + marker.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(marker))
+    };
+    memchr::memchr_iter(b'/', p).any(|i| at(i, b"/invite-accept") || at(i, b"/accept-invitation"))
+        || (starts_with_ci(path, "/e/v2") && q.has_invitation_key)
+        || (path.eq_ignore_ascii_case("/blink") && q.has_msg_id)
 }
 
 /// Invitation id from an accept or profile link: `invitationId=` (any case) or the
@@ -357,14 +413,20 @@ fn invitation_id_parsed(p: &Url) -> Option<String> {
 /// The `/invitationId/<id>/` path segment of 2018+ links, from `Url::path` (split as
 /// `Url::path_segments` splits it).
 fn invitation_id_in_path(path: &str) -> Option<String> {
-    let segs: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    segs.windows(2)
-        .find(|w| w[0].eq_ignore_ascii_case("invitationId") && is_id(w[1]))
-        .map(|w| w[1].to_string())
+    // Split as bytes: a `str::split` searcher call per segment cost more than the test.
+    let mut segs = path.strip_prefix('/')?.as_bytes().split(|&c| c == b'/');
+    let mut prev = segs.next()?;
+    for seg in segs {
+        if prev.eq_ignore_ascii_case(b"invitationId") && is_id(seg) {
+            return Some(String::from_utf8_lossy(seg).into_owned());
+        }
+        prev = seg;
+    }
+    None
 }
 
-fn is_id(s: &str) -> bool {
-    (6..=25).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+fn is_id(s: &[u8]) -> bool {
+    (6..=25).contains(&s.len()) && s.iter().all(|b| b.is_ascii_digit())
 }
 
 /// Whether a URL is a profile link (`/comm/in/<vanity>`, `/in/<vanity>`,
@@ -374,23 +436,32 @@ pub fn is_profile_url(url: &str) -> bool {
 }
 
 fn profile_parsed(p: &Url) -> bool {
-    p.host_str().is_some_and(is_linkedin_host) && profile_path(&p.path().to_ascii_lowercase())
+    p.host_str().is_some_and(is_linkedin_host) && profile_path(p.path())
 }
 
-/// Profile-link paths, lower-cased.
+/// Profile-link paths, in any case.
 fn profile_path(path: &str) -> bool {
-    path.starts_with("/comm/in/")
-        || path.starts_with("/in/")
-        || path.starts_with("/comm/profile/view")
-        || path.starts_with("/profile/view")
+    starts_with_ci(path, "/comm/in/")
+        || starts_with_ci(path, "/in/")
+        || starts_with_ci(path, "/comm/profile/view")
+        || starts_with_ci(path, "/profile/view")
 }
 
 /// Tracking marker of the invitation card's own links in the 2021+ layout, as opposed to
 /// the people-you-may-know cards below it (`trk=…-pymk-…`).
+///
+/// The markers are `-pymk`, `pymk~` and `people_you_may_know` in any case. Each has a 'y'
+/// at a known offset, and 'y' is rare in URLs where '-' and 'p' are everywhere, so one
+/// memchr pass over the 'y's checks all three around each.
 pub fn is_pymk_url(url: &str) -> bool {
-    contains_ci(url, "-pymk")
-        || contains_ci(url, "pymk~")
-        || contains_ci(url, "people_you_may_know")
+    let b = url.as_bytes();
+    let at = |y: usize, offset: usize, marker: &[u8]| {
+        y.checked_sub(offset)
+            .and_then(|s| b.get(s..s + marker.len()))
+            .is_some_and(|w| w.eq_ignore_ascii_case(marker))
+    };
+    memchr::memchr2_iter(b'y', b'Y', b)
+        .any(|y| at(y, 2, b"-pymk") || at(y, 1, b"pymk~") || at(y, 7, b"people_you_may_know"))
 }
 
 #[cfg(test)]
@@ -470,6 +541,201 @@ mod tests {
             .as_deref(),
             Some("612345")
         );
+    }
+
+    /// `LinkFacts::of` as it was before the fast paths: everything from `Url::parse`,
+    /// `Url::query_pairs` and lower-cased copies.
+    fn reference_facts(url: &str) -> LinkFacts {
+        let lower = url.to_ascii_lowercase();
+        let pymk = lower.contains("-pymk")
+            || lower.contains("pymk~")
+            || lower.contains("people_you_may_know");
+        let u = url.trim();
+        let lu = u.to_ascii_lowercase();
+        let by_url = |s: &str| match Url::parse(s) {
+            Ok(p) => (host_of(p.host_str()), Some(p)),
+            Err(_) => (LinkHost::Unparseable, None),
+        };
+        let (host, parsed) = if lu.starts_with("http://") || lu.starts_with("https://") {
+            by_url(u)
+        } else if u.starts_with("//") {
+            (by_url(&format!("https:{u}")).0, None)
+        } else {
+            (LinkHost::NotWeb, None)
+        };
+        let none = LinkFacts {
+            host: host.clone(),
+            accept: false,
+            profile: false,
+            pymk,
+            invitation_id: None,
+            templates: Vec::new(),
+        };
+        let Some(p) = parsed.filter(|_| host != LinkHost::Unparseable) else {
+            return none;
+        };
+        let pairs: Vec<(String, String)> = p
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut templates = Vec::new();
+        for (k, v) in &pairs {
+            match k.as_str() {
+                "trk" | "trkEmail" | "tracking" => {
+                    if let Some(rest) = v.strip_prefix("eml-") {
+                        let t = rest.split('-').next().unwrap().to_ascii_lowercase();
+                        if !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        {
+                            templates.push(t);
+                        }
+                    }
+                }
+                "ek" => templates.push(v.to_ascii_lowercase()),
+                "lipi" => {
+                    if let Some(rest) = v.strip_prefix("urn:li:page:email_") {
+                        let t = rest.split(';').next().unwrap();
+                        if !t.is_empty() {
+                            templates.push(t.to_ascii_lowercase());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let inv = |k: &str| k.eq_ignore_ascii_case("invitationId");
+        let has_inv = pairs.iter().any(|(k, _)| inv(k));
+        let has_msg = pairs.iter().any(|(k, _)| k == "msgID");
+        let li = host == LinkHost::LinkedIn;
+        let path = p.path().to_ascii_lowercase();
+        let accept = li
+            && (path.contains("/invite-accept")
+                || path.contains("/accept-invitation")
+                || (path.starts_with("/e/v2") && has_inv)
+                || (path == "/blink" && has_msg));
+        let profile = li
+            && (path.starts_with("/comm/in/")
+                || path.starts_with("/in/")
+                || path.starts_with("/comm/profile/view")
+                || path.starts_with("/profile/view"));
+        let in_path = || {
+            let segs: Vec<&str> = p.path().strip_prefix('/')?.split('/').collect();
+            segs.windows(2)
+                .find(|w| inv(w[0]) && is_id(w[1].as_bytes()))
+                .map(|w| w[1].to_string())
+        };
+        let invitation_id = li
+            .then(|| {
+                pairs
+                    .iter()
+                    .find(|(k, v)| inv(k) && is_id(v.as_bytes()))
+                    .map(|(_, v)| v.clone())
+                    .or_else(in_path)
+            })
+            .flatten();
+        LinkFacts {
+            accept,
+            profile,
+            invitation_id,
+            templates,
+            ..none
+        }
+    }
+
+    #[test]
+    fn facts_match_the_url_crate_on_every_fixture_link() {
+        let mut n = 0;
+        for p in super::super::fixture_emls() {
+            let Ok(msg) = super::super::message::read(&std::fs::read(&p).unwrap()) else {
+                continue;
+            };
+            for l in &msg.links {
+                assert_eq!(
+                    l.facts,
+                    reference_facts(&l.url),
+                    "{}: {}",
+                    p.display(),
+                    l.url
+                );
+                n += 1;
+            }
+        }
+        assert!(n > 500, "only {n} links");
+    }
+
+    #[test]
+    fn facts_match_the_url_crate_on_odd_links() {
+        let li = "https://www.linkedin.com";
+        let queries = [
+            "trk=eml-email_m2m_invite_single_01-hero-0-accept%7Ecta",
+            "trk=eml%2DInvite_Guest-x&trkEmail=eml-%41bc_1%2Dz&tracking=eml-",
+            "trk=eml--x&trk=eml-a+b-c&trk=eml-ab%FFc-d&trk=eml-%C3%A9t-x&trk=EML-x-y",
+            "trk=eml-abc&trk=eml&trk=em&trk=%65ml-q%5F1",
+            "lipi=urn%3Ali%3Apage%3Aemail_email_m2m_invite_single_01%3BVxA%3D%3D",
+            "lipi=urn:li:page:email_%E2%80%99X%3By&lipi=urn:li:page:email_%ff%fe;z",
+            "lipi=urn:li:page:email_;x&lipi=urn:li:page:email_&lipi=urn:li:page:email_A+b",
+            "lipi=urn:li:page:email_%e2%80;x&lipi=URN:li:page:email_x&lipi=urn:li:page:emai",
+            "ek=Invite_GUEST&ek=a%20b&ek=%ff&ek",
+            "%74rk=eml-keyenc-x&t%72k=eml-x-y&trk+=eml-z-y&trkemail=eml-q-r",
+            "invitationID=12345&invitationId=abc1234&InvitationId=%31%32%33%34%35%36%37",
+            "invitationid=1234567890123456789012345&msgID=1",
+            "msgid=1&&=&a==b&%=%&+=+",
+            "trk=eml-abc%2Dx&trk=eml-abc&trk=eml-a%2&trk=eml-%&trk=eml-ab%2bc-d&trk=eml-x+",
+            "lipi=urn:li:page:email_abc&lipi=urn:li:page:email_a%3Bb;c&lipi=urn:li:page:email_%3B",
+        ];
+        let paths = [
+            "/",
+            "/comm/people/invite-accept",
+            "/COMM/mynetwork/Invite-Accept/invitationId/7374744624839512064/sharedKey/x/",
+            "/comm/mynetwork/invite-accept/INVITATIONID/abc/invitationId/1234567/",
+            "/invitationId/12345/invitationid/123456",
+            "/e/v2",
+            "/E/V2x",
+            "/blink",
+            "/BLink",
+            "/blink/",
+            "/Comm/In/bob",
+            "/in/",
+            "/IN",
+            "/profile/VIEW",
+            "/comm/profile/viewx",
+            "/accept-invitation/x",
+            "/x/INVITE-ACCEPT",
+            "/invite-accep",
+            "/x/accept-invitatio",
+            "//invitationId//1234567",
+        ];
+        let mut urls = vec![
+            "mailto:x@y".to_string(),
+            "//www.linkedin.com/in/x?trk=eml-a-b".into(),
+            "//evil.example/in/x".into(),
+            "https://WWW.LinkedIn.com/in/x?trk=eml-a-b".into(),
+            "https://evil.example/comm/in/x?trk=eml-invite_guest-x&invitationId=1234567".into(),
+            "https://www.linkedin.com.evil.example/comm/in/x".into(),
+            "https://media.licdn.com/x.png?lipi=urn:li:page:email_y".into(),
+            "https://apps.apple.com/app?trk=eml-a-b".into(),
+            "https://www.linkedin.com/in/x#frag?trk=eml-a-b".into(),
+            "https://www.linkedin.com/in/x?#trk=eml-a-b".into(),
+            "https://www.linkedin.com/in/x?trk=a-pymk-b".into(),
+            "https://www.linkedin.com/in/x?trk=PYMK~x".into(),
+            "https://www.linkedin.com/in/x?x=People_You_May_Know".into(),
+            "https://www.linkedin.com/in/x?x=people_you_may_kno".into(),
+            "ypymk~ -pym y-pymky people_you_may_knoW".into(),
+            "https://[::1]/in/x".into(),
+            "https://1.2.3.4/in/x".into(),
+            "https://www.linkedin.com:8443/in/x".into(),
+            "http://".into(),
+            "  https://www.linkedin.com/in/é?trk=eml-a-b  ".into(),
+        ];
+        for p in paths {
+            urls.push(format!("{li}{p}"));
+            for q in queries {
+                urls.push(format!("{li}{p}?{q}"));
+                urls.push(format!("https://evil.example{p}?{q}"));
+            }
+        }
+        for u in &urls {
+            assert_eq!(LinkFacts::of(u), reference_facts(u), "{u}");
+        }
     }
 
     #[test]

@@ -83,9 +83,9 @@ fn plain(url: &str) -> Option<(&str, &str, Option<&str>)> {
     }
     // Without a fragment, and split at the first '?'.
     let after = &rest[host_end..];
-    let after = after.split_once('#').map_or(after, |(a, _)| a);
-    let (path, query) = match after.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    let after = &after[..memchr::memchr(b'#', after.as_bytes()).unwrap_or(after.len())];
+    let (path, query) = match memchr::memchr(b'?', after.as_bytes()) {
+        Some(i) => (&after[..i], Some(&after[i + 1..])),
         None => (after, None),
     };
     // An http URL always has a path; an empty one is "/".
@@ -123,8 +123,7 @@ fn all_plain(b: &[u8]) -> bool {
 
 fn plain_host(host: &str) -> bool {
     let mut last_first = None;
-    for label in host.split('.') {
-        let b = label.as_bytes();
+    for b in host.as_bytes().split(|&c| c == b'.') {
         if b.is_empty()
             || !b
                 .iter()
