@@ -6,6 +6,7 @@
 //! `[[notes.default_texts]]` in the config).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -304,28 +305,64 @@ const STOPWORDS: &[(&str, &[&str])] = &[
 
 /// Guesses the language of a text from stopwords; None when the text is too short or no
 /// language clearly wins.
+///
+/// Runs on every note and on the first lines of most invitations, so words are looked up
+/// in a table built once instead of lower-cased into a `Vec<String>` and compared with
+/// every list.
 pub fn detect_language(text: &str) -> Option<String> {
-    let words: Vec<String> = text
+    let mut words = 0usize;
+    let mut counts = [0usize; STOPWORDS.len()];
+    for w in text
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    if words.len() < 3 {
+    {
+        words += 1;
+        let langs = if w.is_ascii() {
+            stopword_langs(w)
+        } else {
+            stopword_langs(&w.to_lowercase())
+        };
+        for (i, n) in counts.iter_mut().enumerate() {
+            *n += usize::from(langs & (1 << i) != 0);
+        }
+    }
+    if words < 3 {
         return None;
     }
-    let mut scores: Vec<(&str, usize)> = STOPWORDS
-        .iter()
-        .map(|(l, ws)| {
-            (
-                *l,
-                words.iter().filter(|w| ws.contains(&w.as_str())).count(),
-            )
-        })
-        .collect();
+    let mut scores: Vec<(&str, usize)> = STOPWORDS.iter().map(|(l, _)| *l).zip(counts).collect();
     scores.sort_by_key(|s| std::cmp::Reverse(s.1));
     let (best, n) = scores[0];
     let second = scores.get(1).map(|s| s.1).unwrap_or(0);
     (n >= 2 && n > second).then(|| best.to_string())
+}
+
+/// The languages (bit i for `STOPWORDS[i]`) that list `word` (matched case-insensitively
+/// when it is ASCII; otherwise it must be lower-case already).
+fn stopword_langs(word: &str) -> u16 {
+    static TABLE: std::sync::LazyLock<HashMap<&'static str, u16>> =
+        std::sync::LazyLock::new(|| {
+            let mut t = HashMap::new();
+            for (i, (_, ws)) in STOPWORDS.iter().enumerate() {
+                for w in *ws {
+                    *t.entry(*w).or_insert(0) |= 1 << i;
+                }
+            }
+            t
+        });
+    // No stopword is longer than this: skips lower-casing and hashing long words.
+    const LONGEST: usize = 12;
+    if word.len() > LONGEST {
+        return 0;
+    }
+    if word.bytes().any(|b| b.is_ascii_uppercase()) {
+        let mut buf = [0u8; LONGEST];
+        let lower = &mut buf[..word.len()];
+        lower.copy_from_slice(word.as_bytes());
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(lower).map_or(0, |l| TABLE.get(l).copied().unwrap_or(0))
+    } else {
+        TABLE.get(word).copied().unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
@@ -454,6 +491,70 @@ mod tests {
             }
         }
         v
+    }
+
+    /// `detect_language` as it was written first (a lower-cased copy of every word,
+    /// compared with every list).
+    fn detect_language_reference(text: &str) -> Option<String> {
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        if words.len() < 3 {
+            return None;
+        }
+        let mut scores: Vec<(&str, usize)> = STOPWORDS
+            .iter()
+            .map(|(l, ws)| {
+                (
+                    *l,
+                    words.iter().filter(|w| ws.contains(&w.as_str())).count(),
+                )
+            })
+            .collect();
+        scores.sort_by_key(|s| std::cmp::Reverse(s.1));
+        let (best, n) = scores[0];
+        let second = scores.get(1).map(|s| s.1).unwrap_or(0);
+        (n >= 2 && n > second).then(|| best.to_string())
+    }
+
+    #[test]
+    fn detect_language_agrees_with_reference() {
+        let mut texts = tricky_lines();
+        texts.extend(
+            [
+                "THE AND YOU",
+                "\u{212A}E DI SAYA",
+                "Ke di saya",
+                "VOCÊ E DE",
+                "À LA DE",
+                "und ICH sie",
+                "the und et",
+                "the the und und",
+                "e e e",
+                "i'd you're don't",
+                "ÉL EL LA",
+                "ΣΑΣ ΟΔΟΣ the and",
+                "İn the and",
+                "x y z",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        for (_, ws) in STOPWORDS {
+            texts.push(ws.join(" "));
+            texts.push(ws.join(", ").to_uppercase());
+        }
+        for p in crate::extract::fixture_emls() {
+            let raw = std::fs::read(&p).unwrap();
+            let raw = String::from_utf8_lossy(&raw);
+            let lines: Vec<&str> = raw.lines().collect();
+            texts.extend(lines.chunks(12).map(|c| c.join(" ")));
+        }
+        for t in &texts {
+            assert_eq!(detect_language(t), detect_language_reference(t), "{t:?}");
+        }
     }
 
     #[test]
