@@ -8,6 +8,7 @@
 //! after removing LinkedIn's own structural lines. That survives LinkedIn reshuffling its
 //! templates better than one parser per era.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::sync::LazyLock;
 
@@ -36,6 +37,18 @@ static MUTUAL: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+
+/// Whether `MUTUAL` can match `l`: it needs a digit, and an ASCII line without an ASCII
+/// digit has none (`\d` is Unicode, so other lines go to the regex). Most body lines have
+/// no digit, and the check is far cheaper than the regex's search.
+fn may_be_mutual(l: &str) -> bool {
+    !l.is_ascii() || l.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// `MUTUAL.is_match(l)`, skipping lines that cannot match.
+fn is_mutual(l: &str) -> bool {
+    may_be_mutual(l) && MUTUAL.is_match(l)
+}
 
 /// Structural lines LinkedIn writes itself, never part of a note.
 static STRUCTURAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -88,9 +101,18 @@ pub fn inviter_from_display_name(display: &str) -> Option<String> {
 }
 
 fn clean_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| collapse_ws(&decode_entities(l)))
-        .collect()
+    text.lines().map(clean_line).collect()
+}
+
+/// One text-part line with entities decoded and whitespace collapsed. Most lines are
+/// already tidy ASCII without entities and are copied as they are.
+fn clean_line(l: &str) -> String {
+    if !l.contains('&') {
+        if let Cow::Borrowed(tidy) = defaults::collapse_ws_cow(l) {
+            return tidy.to_string();
+        }
+    }
+    collapse_ws(&decode_entities(l))
 }
 
 fn key(s: &str) -> String {
@@ -149,15 +171,17 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
     let links: Vec<&BodyLink> = msg.links.iter().filter(|l| !l.facts.pymk).collect();
 
     let name = find_name(msg, primary, html_region, &links);
+    let name_key = name.as_deref().map(key);
 
     // Card lines under the name: text part first, HTML to fill gaps.
-    let text_card = name
+    let text_card = name_key
         .as_deref()
-        .map(|n| card_after(primary_keyed, n))
+        .map(|k| card_after(primary_keyed, k))
         .unwrap_or_default();
     let html_card = if text_usable {
-        name.as_deref()
-            .map(|n| card_after(&html_keyed, n))
+        name_key
+            .as_deref()
+            .map(|k| card_after(&html_keyed, k))
             .unwrap_or_default()
     } else {
         Vec::new()
@@ -172,6 +196,7 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
     let mutual_connections = primary
         .iter()
         .chain(html_region.iter())
+        .filter(|l| may_be_mutual(l))
         .find_map(|l| MUTUAL.captures(l))
         .and_then(|c| c[1].parse().ok())
         // The 2021+ card shows the line whenever there is a connection in common, so its
@@ -179,14 +204,13 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         .or((msg.mercado_layout && kind == Kind::Invitation).then_some(0));
 
     // Note: free text in the message slot.
-    let mut note_lines = note_candidates(primary_keyed, name.as_deref(), &text_card);
+    let mut note_lines = note_candidates(primary_keyed, name_key.as_deref(), &text_card);
     if note_lines.is_empty() && text_usable {
         // The 2021+ HTML card holds the note when a text part does not show it.
-        let mut html_note = note_candidates(&html_keyed, name.as_deref(), &html_card);
+        let mut html_note = note_candidates(&html_keyed, name_key.as_deref(), &html_card);
         // The HTML starts with a header bar naming the recipient; drop lines before the
         // inviter's card when the name was found.
-        if let Some(n) = name.as_deref() {
-            let nk = key(n);
+        if let Some(nk) = name_key.as_deref() {
             if let Some(pos) = (0..html_region.len()).position(|i| html_keyed.key(i) == nk) {
                 let before = &html_region[..pos];
                 html_note.retain(|l| !before.contains(l));
@@ -214,12 +238,13 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         (NoteStatus::Present, Some(note_text), lang)
     };
     if language.is_none() {
-        let sample: String = primary
-            .iter()
-            .take(12)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let mut sample = String::new();
+        for (i, l) in primary.iter().take(12).enumerate() {
+            if i > 0 {
+                sample.push(' ');
+            }
+            sample.push_str(l);
+        }
         language = defaults::detect_language(&sample);
     }
 
@@ -227,7 +252,7 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
     let invitation_id = accept
         .and_then(|l| l.facts.invitation_id.clone())
         .or_else(|| links.iter().find_map(|l| l.facts.invitation_id.clone()));
-    let profile = pick_profile(&links, name.as_deref());
+    let profile = pick_profile(&links, name_key.as_deref());
 
     let template = template_of(msg);
 
@@ -311,9 +336,10 @@ fn find_name(
         .map(str::to_string)
 }
 
-/// Up to two card lines (headline, location) after the line that names the inviter.
-fn card_after(region: &Region, name: &str) -> Vec<String> {
-    let k = key(name);
+/// Up to two card lines (headline, location) after the line that names the inviter (whose
+/// `key` is `name_key`).
+fn card_after(region: &Region, name_key: &str) -> Vec<String> {
+    let k = name_key;
     let lines = region.lines;
     let Some(pos) =
         (0..lines.len()).position(|i| region.key(i) == k && !WOULD_LIKE.is_match(&lines[i]))
@@ -322,7 +348,7 @@ fn card_after(region: &Region, name: &str) -> Vec<String> {
     };
     let mut card = Vec::new();
     for l in &lines[pos + 1..] {
-        if l.is_empty() || has_url(l) || MUTUAL.is_match(l) || STRUCTURAL.is_match(l) {
+        if l.is_empty() || has_url(l) || is_mutual(l) || STRUCTURAL.is_match(l) {
             break;
         }
         if is_quoted(l) || l.chars().count() > 220 {
@@ -355,9 +381,9 @@ fn strip_quotes(s: &str) -> String {
     t.to_string()
 }
 
-/// Free-text lines that can belong to the message slot.
-fn note_candidates(region: &Region, name: Option<&str>, card: &[String]) -> Vec<String> {
-    let name_key = name.map(key);
+/// Free-text lines that can belong to the message slot (`name_key` is the inviter's
+/// name's `key`).
+fn note_candidates(region: &Region, name_key: Option<&str>, card: &[String]) -> Vec<String> {
     let card_keys: Vec<String> = card.iter().map(|c| key(c)).collect();
     let mut out: Vec<String> = Vec::new();
     for (i, l) in region.lines.iter().enumerate() {
@@ -379,13 +405,13 @@ fn note_candidates(region: &Region, name: Option<&str>, card: &[String]) -> Vec<
         // The cheap tests before the regexes.
         if k.is_empty()
             || t.ends_with(':')
-            || name_key.as_deref() == Some(k)
+            || name_key == Some(k)
             || card_keys.iter().any(|c| c == k)
             || has_url(t)
             // LinkedIn's own addresses never appear in a member's note (exported or
             // forwarded copies carry them as header residue).
             || contains_ci(t, "@linkedin.com")
-            || MUTUAL.is_match(t)
+            || is_mutual(t)
             || STRUCTURAL.is_match(t)
             || GREETING_ONLY.is_match(t)
             || SIGNATURE.is_match(t)
@@ -436,17 +462,17 @@ fn pick_accept<'a>(links: &[&'a BodyLink]) -> Option<&'a BodyLink> {
         .map(|l| **l)
 }
 
-fn pick_profile<'a>(links: &[&'a BodyLink], name: Option<&str>) -> Option<&'a BodyLink> {
-    let name_key = name.map(key);
+/// The inviter's profile link (`name_key` is the `key` of the inviter's name).
+fn pick_profile<'a>(links: &[&'a BodyLink], name_key: Option<&str>) -> Option<&'a BodyLink> {
     let by_label = links.iter().find(|l| {
         let lab = l.label.to_lowercase();
         l.facts.host == linkedin::LinkHost::LinkedIn
             && (lab.contains("profile") || lab.contains("profil") || lab.contains("perfil"))
     });
-    let by_name = name_key.as_ref().and_then(|nk| {
+    let by_name = name_key.and_then(|nk| {
         links
             .iter()
-            .find(|l| l.facts.profile && key(&l.label) == *nk)
+            .find(|l| l.facts.profile && key(&l.label) == nk)
     });
     by_name
         .or(by_label)
@@ -473,6 +499,41 @@ mod tests {
             inviter_from_display_name("Bob Barker (LinkedIn Invitations)").as_deref(),
             Some("Bob Barker")
         );
+    }
+
+    /// Body lines of every fixture plus lines made to trip the pre-checks.
+    fn sample_lines() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "",
+            "12 connections in common",
+            "١٢ connections in common",
+            "12\u{a0}mutual connections",
+            "Ｘ 3 shared connections",
+            "3 \u{212A}oneksi bersama",
+            "3 conexões em comum",
+            "no digits here",
+            "  two  spaces ",
+            "tab\there",
+            "&amp; &lt;b&gt; &#39;x&#39;",
+            "caf\u{e9} &nbsp; x",
+            "x\u{b}y",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for p in crate::extract::fixture_emls() {
+            let raw = std::fs::read(&p).unwrap();
+            v.extend(String::from_utf8_lossy(&raw).lines().map(str::to_string));
+        }
+        v
+    }
+
+    #[test]
+    fn prechecks_agree_with_the_full_work() {
+        for l in sample_lines() {
+            assert_eq!(is_mutual(&l), MUTUAL.is_match(&l), "{l:?}");
+            assert_eq!(clean_line(&l), collapse_ws(&decode_entities(&l)), "{l:?}");
+        }
     }
 
     #[test]
