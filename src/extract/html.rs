@@ -49,7 +49,7 @@ struct Open<'a> {
 pub fn render(html: &str) -> Rendered {
     let mut out = Rendered::default();
     let mut stack: Vec<Open<'_>> = Vec::new();
-    let mut line = String::new();
+    let mut line = Line::default();
     let mut scratch = String::new();
     let bytes = html.as_bytes();
     let mut i = 0;
@@ -173,72 +173,92 @@ pub fn render(html: &str) -> Rendered {
         push_text(&mut out, &mut line, stack.last(), raw);
     }
     break_line(&mut out, &mut line);
-    for l in &mut out.links {
-        l.text = collapse_ws(&l.text);
-    }
     out
 }
 
-/// Adds text to the innermost open link's anchor text and, unless hidden, to the line.
-fn push_text(out: &mut Rendered, line: &mut String, top: Option<&Open>, raw: &str) {
-    let text = decode_entities(raw);
-    if let Some(idx) = top.and_then(|o| o.link) {
-        if let Some(l) = out.links.get_mut(idx) {
-            l.text.push_str(&text);
-            l.text.push(' ');
-        }
-    }
-    if top.is_some_and(|o| o.hidden) {
-        return;
-    }
-    line.push_str(&text);
+/// The line being built, kept whitespace-collapsed as text arrives so that ending it is a
+/// copy, not a second pass.
+#[derive(Default)]
+struct Line {
+    text: String,
+    /// Whitespace was seen since the last visible character.
+    space: bool,
 }
 
-fn break_line(out: &mut Rendered, line: &mut String) {
-    let l = collapse_ws(line);
-    if !l.is_empty() {
-        out.lines.push(l);
+/// Adds text to the innermost open link's anchor text and, unless hidden, to the line.
+fn push_text(out: &mut Rendered, line: &mut Line, top: Option<&Open>, raw: &str) {
+    let link = top.and_then(|o| o.link);
+    let hidden = top.is_some_and(|o| o.hidden);
+    if hidden && link.is_none() {
+        // Nobody reads it (hidden preheaders are long runs of entities): skip decoding.
+        return;
     }
-    line.clear();
+    let text = decode_entities(raw);
+    if let Some(l) = link.and_then(|idx| out.links.get_mut(idx)) {
+        // Anchor text pieces are separated by a space, as if joined with ' ' and then
+        // collapsed: so each piece starts after pending whitespace.
+        push_collapsed(&mut l.text, &text, &mut true);
+    }
+    if !hidden {
+        push_collapsed(&mut line.text, &text, &mut line.space);
+    }
+}
+
+fn break_line(out: &mut Rendered, line: &mut Line) {
+    if !line.text.is_empty() {
+        out.lines.push(line.text.as_str().to_owned());
+    }
+    line.text.clear();
+    line.space = false;
 }
 
 /// Collapses runs of whitespace (including NBSP and invisible padding characters LinkedIn
 /// uses in preheaders) into single spaces and trims.
 pub fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut space = false;
-    // Start of the current run of non-space characters, copied whole when it ends: text
-    // is mostly ASCII words, so runs are classified byte by byte and copied as slices.
-    let mut run: Option<usize> = None;
+    push_collapsed(&mut out, s, &mut false);
+    out
+}
+
+/// Appends `s` to `out` whitespace-collapsed, as if `out` (already collapsed) and `s` were
+/// joined and collapsed, without the trailing space: `space` carries "whitespace pending"
+/// from one call to the next, so text can be collapsed piece by piece.
+fn push_collapsed(out: &mut String, s: &str, space: &mut bool) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        let (is_space, len) = if b.is_ascii() {
-            // The ASCII characters `char::is_whitespace` accepts.
-            (matches!(b, b'\t'..=b'\r' | b' '), 1)
-        } else {
-            let c = s[i..].chars().next().unwrap_or_default();
-            (is_wide_space(c), c.len_utf8())
-        };
-        if is_space {
-            if let Some(start) = run.take() {
-                out.push_str(&s[start..i]);
-            }
-            space = true;
-        } else if run.is_none() {
-            if space && !out.is_empty() {
-                out.push(' ');
-            }
-            space = false;
-            run = Some(i);
+        // Text is mostly ASCII words: a run of ASCII non-space bytes is found byte by byte
+        // and copied as one slice.
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii() && !is_ascii_space(bytes[i]) {
+            i += 1;
         }
-        i += len;
+        if i == start {
+            // One ASCII space or one non-ASCII character.
+            let (is_space, len) = if bytes[i].is_ascii() {
+                (true, 1)
+            } else {
+                let c = s[i..].chars().next().unwrap_or_default();
+                (is_wide_space(c), c.len_utf8())
+            };
+            i += len;
+            if is_space {
+                *space = true;
+                continue;
+            }
+        }
+        if *space && !out.is_empty() {
+            out.push(' ');
+        }
+        *space = false;
+        out.push_str(&s[start..i]);
     }
-    if let Some(start) = run {
-        out.push_str(&s[start..]);
-    }
-    out
+}
+
+/// The ASCII characters `char::is_whitespace` accepts (not `u8::is_ascii_whitespace`,
+/// which leaves out vertical tab).
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
 }
 
 /// A non-ASCII character `collapse_ws` treats as space.
@@ -400,7 +420,7 @@ fn style_hides(style: &str, scratch: &mut String) -> bool {
 /// accepts: the squashed form without building it.
 fn squashed(s: &[u8]) -> impl DoubleEndedIterator<Item = u8> + '_ {
     s.iter()
-        .filter(|&&c| !matches!(c, b'\t'..=b'\r' | b' '))
+        .filter(|&&c| !is_ascii_space(c))
         .map(u8::to_ascii_lowercase)
 }
 
@@ -746,6 +766,20 @@ mod tests {
             "émoji 🎉  ok ",
         ] {
             assert_eq!(collapse_ws(s), reference(s), "{s:?}");
+            // Collapsed piece by piece (how lines and anchor text are built) at every
+            // split point: the same as collapsing the whole.
+            for (at, _) in s.char_indices() {
+                let (a, b) = s.split_at(at);
+                let (mut out, mut space) = (String::new(), false);
+                push_collapsed(&mut out, a, &mut space);
+                push_collapsed(&mut out, b, &mut space);
+                assert_eq!(out, reference(s), "{a:?} {b:?}");
+                // Anchor text: pieces as if joined by a space.
+                let mut out = String::new();
+                push_collapsed(&mut out, a, &mut true);
+                push_collapsed(&mut out, b, &mut true);
+                assert_eq!(out, reference(&format!("{a} {b}")), "{a:?} {b:?}");
+            }
         }
     }
 
