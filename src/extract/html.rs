@@ -10,9 +10,7 @@
 //! are compared in place, attribute values are borrowed unless they hold entities.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
 use memchr::{memchr, memchr3};
 
 use super::ascii::find_ci as find_ascii_ci;
@@ -343,19 +341,6 @@ fn attr_raw<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
     None
 }
 
-/// Words without which no style or attribute can hide a tag, searched (ASCII case
-/// insensitively) in one pass over the raw attributes. No longer a prefilter (on layouts
-/// that set `font-size` on every tag it matched almost always); it is asked only once a
-/// style has been found to hide, to keep the old answer exactly: a style that spells a
-/// word with entities or spaces ("display:&#110;one", "dis play:no ne") and holds none of
-/// the words literally never counted as hiding.
-static HIDING_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["font-size", "none", "hidden", "max-height", "opacity"])
-        .expect("fixed patterns build")
-});
-
 /// Whether a tag's attributes hide it (inline style or the `hidden` attribute). `scratch`
 /// is reused between tags for the squashed style text when the slow path needs it.
 fn is_hidden(attrs: &str, scratch: &mut String) -> bool {
@@ -363,8 +348,7 @@ fn is_hidden(attrs: &str, scratch: &mut String) -> bool {
     if attrs.len() < 4 {
         return false;
     }
-    let style_hides = attr_raw(attrs, "style").is_some_and(|s| style_hides(s, scratch));
-    (style_hides && HIDING_WORDS.is_match(attrs.as_bytes())) || has_hidden_attr(attrs)
+    attr_raw(attrs, "style").is_some_and(|s| style_hides(s, scratch)) || has_hidden_attr(attrs)
 }
 
 /// The `hidden` attribute: the whole attribute text, or one whitespace-separated word.
@@ -551,33 +535,9 @@ fn named_entity(name: &str) -> Option<char> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn hiding_words_as_separate_searches() {
-        let words = ["font-size", "none", "hidden", "max-height", "opacity"];
-        for a in [
-            "",
-            "style=\"color:red\"",
-            "style=\"FONT-SIZE:1px\"",
-            "style='Display:NoNe'",
-            "HIDDEN",
-            "style=\"max-heigh:0;opacit:0\"",
-            "class=\"x\" style=\"Opacity:0\"",
-            "nonh hidde",
-        ] {
-            let separate = words
-                .iter()
-                .any(|w| find_ascii_ci(a.as_bytes(), w.as_bytes()).is_some());
-            assert_eq!(HIDING_WORDS.is_match(a.as_bytes()), separate, "{a:?}");
-        }
-    }
-
-    /// The `is_hidden` the fast path replaced: the word search as a prefilter, then the
-    /// squashed style, then the `hidden` attribute.
+    /// The definition `is_hidden` implements: the squashed style, then the `hidden`
+    /// attribute.
     fn is_hidden_reference(attrs: &str) -> bool {
-        let b = attrs.as_bytes();
-        if b.len() < 4 || !HIDING_WORDS.is_match(b) {
-            return false;
-        }
         if let Some(style) = attr_raw(attrs, "style") {
             if squashed_style_hides(style, &mut String::new()) {
                 return true;
@@ -853,6 +813,23 @@ mod tests {
         assert!(r.links[0].hidden);
         assert_eq!(r.links[1].href, "https://www.linkedin.com/a?x=1&y=2");
         assert_eq!(r.links[1].text, "Foo & Bar");
+    }
+
+    /// A browser decodes character references in attribute values before it reads the CSS,
+    /// so a style that spells its value with them hides as well as the plain one does.
+    #[test]
+    fn entity_spelled_styles_hide() {
+        for style in [
+            "display:&#110;one",
+            "visibility:hi&#x64;den",
+            "opacity:&#48;",
+        ] {
+            let r = render(&format!(
+                "<p>shown</p><div style=\"{style}\">decoy <a href=\"https://x.example/\">x</a></div>"
+            ));
+            assert_eq!(r.lines, vec!["shown"], "{style}");
+            assert!(r.links[0].hidden, "{style}");
+        }
     }
 
     #[test]
