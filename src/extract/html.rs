@@ -460,17 +460,7 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
             .unwrap_or(rest.len());
         let name = &rest[1..end];
         let has_semi = rest[end..].starts_with(';');
-        let decoded = if let Some(num) = name.strip_prefix('#') {
-            let v = if let Some(hex) = num.strip_prefix(['x', 'X']) {
-                u32::from_str_radix(hex, 16).ok()
-            } else {
-                num.parse::<u32>().ok()
-            };
-            v.map(|v| char::from_u32(v).unwrap_or('\u{FFFD}'))
-        } else {
-            named_entity(name)
-        };
-        match decoded {
+        match entity_char(name) {
             Some(c) => {
                 out.push(c);
                 rest = &rest[end + usize::from(has_semi)..];
@@ -483,6 +473,21 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// The character a reference's name (what follows '&', without ';') stands for: numeric
+/// references of any value (invalid code points become U+FFFD), or the named ones mail
+/// uses. None leaves the reference as written.
+fn entity_char(name: &str) -> Option<char> {
+    let Some(num) = name.strip_prefix('#') else {
+        return named_entity(name);
+    };
+    let v = if let Some(hex) = num.strip_prefix(['x', 'X']) {
+        u32::from_str_radix(hex, 16).ok()
+    } else {
+        num.parse::<u32>().ok()
+    };
+    v.map(|v| char::from_u32(v).unwrap_or('\u{FFFD}'))
 }
 
 fn named_entity(name: &str) -> Option<char> {
@@ -763,17 +768,7 @@ mod tests {
                     .unwrap_or(rest.len());
                 let name = &rest[1..end];
                 let has_semi = rest[end..].starts_with(';');
-                let decoded = if let Some(num) = name.strip_prefix('#') {
-                    let v = if let Some(hex) = num.strip_prefix(['x', 'X']) {
-                        u32::from_str_radix(hex, 16).ok()
-                    } else {
-                        num.parse::<u32>().ok()
-                    };
-                    v.map(|v| char::from_u32(v).unwrap_or('\u{FFFD}'))
-                } else {
-                    named_entity(name)
-                };
-                match decoded {
+                match entity_char(name) {
                     Some(c) => {
                         out.push(c);
                         rest = &rest[end + usize::from(has_semi)..];

@@ -335,18 +335,9 @@ mod tests {
     #[test]
     fn same_as_mailparse_on_random_headers() {
         const ALPHABET: &[u8] = b"::\r\n\n\n  \tAb-\xe9";
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) as usize
-        };
+        let mut rng = super::super::TestRng::new(0x2545_f491_4f6c_dd1d);
         for _ in 0..5000 {
-            let len = next() % 32;
-            let raw: Vec<u8> = (0..len)
-                .map(|_| ALPHABET[next() % ALPHABET.len()])
-                .collect();
+            let raw = rng.bytes(ALPHABET, 32);
             check(&raw);
         }
     }

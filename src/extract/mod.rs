@@ -414,6 +414,34 @@ pub(crate) fn fixture_emls() -> Vec<std::path::PathBuf> {
     out
 }
 
+/// A small deterministic generator (an LCG) for tests that compare a fast path with its
+/// reference on many made-up inputs, without a crate.
+#[cfg(test)]
+pub(crate) struct TestRng(u64);
+
+#[cfg(test)]
+impl TestRng {
+    pub(crate) fn new(seed: u64) -> Self {
+        TestRng(seed)
+    }
+
+    pub(crate) fn next(&mut self) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) as usize
+    }
+
+    /// Up to `max_len - 1` bytes, each drawn from `alphabet`.
+    pub(crate) fn bytes(&mut self, alphabet: &[u8], max_len: usize) -> Vec<u8> {
+        let len = self.next() % max_len;
+        (0..len)
+            .map(|_| alphabet[self.next() % alphabet.len()])
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

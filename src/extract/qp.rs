@@ -163,18 +163,9 @@ mod tests {
     #[test]
     fn same_as_mailparse_on_random_bodies() {
         const ALPHABET: &[u8] = b"==\r\n\n \t3Dadgx\xff\x00";
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) as usize
-        };
+        let mut rng = super::super::TestRng::new(0x9e37_79b9_7f4a_7c15);
         for _ in 0..5000 {
-            let len = next() % 24;
-            let body: Vec<u8> = (0..len)
-                .map(|_| ALPHABET[next() % ALPHABET.len()])
-                .collect();
+            let body = rng.bytes(ALPHABET, 24);
             assert_eq!(decode(&body), reference(&body), "{body:?}");
         }
     }
