@@ -8,7 +8,7 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -80,7 +80,8 @@ pub fn envelope(from: &str, to: &[String]) -> Result<Envelope, SendError> {
     })
 }
 
-/// TLS parameters for `cfg.host`, trusting every certificate in `ca_file` on top of the
+/// TLS parameters for `cfg.host`, trusting every certificate in `ca_file` when one is set
+/// (and then only those, as for IMAP: see `source::imap::tls::connector`), else the
 /// system roots. Kept per host and `ca_file` content (see `crate::tls`): a digest that is
 /// retried, and every later digest, reuses them instead of re-reading the system CA store.
 fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, SendError> {
@@ -96,6 +97,7 @@ fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, SendError> {
     PARAMETERS.get_or_build((cfg.host.clone(), pem.clone()), || {
         let mut b = TlsParameters::builder(cfg.host.clone());
         if let (Some(path), Some(pem)) = (&cfg.ca_file, &pem) {
+            b = b.certificate_store(CertificateStore::None);
             for cert in ca_certificates(path, pem)? {
                 b = b.add_root_certificate(cert);
             }

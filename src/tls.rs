@@ -1,12 +1,12 @@
 //! What the two mail adapters (IMAP in `source`, SMTP in `send`) share about TLS set-up:
 //! reading a `ca_file` bundle into its certificates, and keeping built connectors.
 //!
-//! Why keep them: building a native-tls connector makes OpenSSL read and parse the whole
-//! system CA bundle (twice with native-tls 0.2: once for OpenSSL's default paths, once for
-//! the probed bundle), 60-80 ms of CPU on the benchmark machine (`bench/RESULTS.md`),
-//! before a single byte goes to the server. A daemon that reconnects after every dropped connection, and sends a
-//! digest with retries, would pay that each time. A connector depends only on the trusted
-//! roots, so one per distinct `ca_file` content is enough for the life of the process.
+//! Why keep them: a TLS context with the system roots makes OpenSSL read and parse the whole
+//! CA bundle (~45 ms of CPU with OpenSSL 3.0 on the benchmark machine, twice that for
+//! lettre's native-tls parameters, which parse it twice), before a single byte goes to the
+//! server. A daemon that reconnects after every dropped connection, and sends a digest with
+//! retries, would pay that each time. A context depends only on the trusted roots, so one
+//! per distinct `ca_file` content is enough for the life of the process.
 
 use std::sync::{Mutex, PoisonError};
 

@@ -993,3 +993,67 @@ fn catch_up_sends_the_missed_digest_once() {
 fn assert_listed_once(text: &str, name: &str) {
     assert_eq!(text.matches(&format!("* {name}\n")).count(), 1, "{text}");
 }
+
+/// TLS trust, end to end with the binary: a `ca_file` is the only trust (the test CA offered
+/// as OpenSSL's default roots does not help when `ca_file` names another CA); without
+/// `ca_file` the default roots are used; and the certificate must be for the host name in
+/// the config (`127.1` reaches the server's address but is not a name on its certificate).
+#[test]
+fn ca_file_is_the_only_trust_and_the_host_name_is_checked() {
+    let s = Setup::new();
+    let unrelated =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/unrelated-ca.pem");
+    let base = s.config_text(&Opts::new(NEVER_SOON));
+    let ca_line = format!("ca_file = \"{}\"", s.rig.ca_file().display());
+    let imap_ca_line = |text: &str, with: Option<&str>| {
+        // Only the account's ca_file (the first), not SMTP's.
+        let replacement = with
+            .map(|w| format!("ca_file = \"{w}\""))
+            .unwrap_or_default();
+        text.replacen(&ca_line, &replacement, 1)
+    };
+    let poll = |name: &str, text: String| -> Output {
+        let path = s.tmp.path().join(name);
+        fs::write(&path, text).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["poll", "--once", "--config"])
+            .arg(&path)
+            .env("SSL_CERT_FILE", s.rig.ca_file())
+            .env("SSL_CERT_DIR", s.tmp.path().join("no-cert-dir"))
+            .stdin(Stdio::null());
+        cmd.output().expect("run invite-digest")
+    };
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    let other_ca = poll(
+        "other-ca.toml",
+        imap_ca_line(&base, Some(&unrelated.display().to_string())),
+    );
+    assert!(!other_ca.status.success(), "trusted a CA not in ca_file");
+    assert!(
+        stderr(&other_ca).contains("certificate verify failed"),
+        "{}",
+        stderr(&other_ca)
+    );
+
+    let default_roots = poll("default-roots.toml", imap_ca_line(&base, None));
+    assert!(
+        default_roots.status.success(),
+        "without ca_file the default roots (here the test CA) are used: {}",
+        stderr(&default_roots)
+    );
+
+    let other_name = poll(
+        "other-name.toml",
+        base.replacen("host = \"127.0.0.1\"", "host = \"127.1\"", 1),
+    );
+    assert!(
+        !other_name.status.success(),
+        "accepted a certificate for another name"
+    );
+    assert!(
+        stderr(&other_name).contains("hostname mismatch"),
+        "{}",
+        stderr(&other_name)
+    );
+}

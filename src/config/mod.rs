@@ -135,7 +135,8 @@ pub struct AccountConfig {
     pub tls: TlsMode,
     pub username: String,
     pub auth: AuthMethod,
-    /// Trust this CA (PEM) in addition to the system roots; verification stays on.
+    /// Trust the CA certificates in this PEM file instead of the system roots (only them:
+    /// a private CA); verification stays on.
     pub ca_file: Option<PathBuf>,
     pub mailboxes: Vec<String>,
     pub poll_interval: Duration,

@@ -382,7 +382,7 @@ impl ImapSource {
     fn tls_handshake(
         &self,
         tcp: std::net::TcpStream,
-    ) -> Result<native_tls::TlsStream<std::net::TcpStream>, SourceError> {
+    ) -> Result<openssl::ssl::SslStream<std::net::TcpStream>, SourceError> {
         let a = &self.account;
         let connector = tls::connector(a.ca_file.as_deref()).map_err(|e| SourceError::Tls {
             account: a.name.clone(),

@@ -1,18 +1,34 @@
-//! Sockets for the IMAP adapter: TCP with a connect timeout, a native-tls connector that
-//! always verifies the certificate and host name (optionally trusting one more CA from a PEM
-//! file), and [`Transport`], the plain-or-TLS stream handed to the `imap` crate. It knows
-//! nothing about IMAP itself.
+//! Sockets for the IMAP adapter: TCP with a connect timeout, an OpenSSL client context that
+//! always verifies the certificate chain and the host name, and [`Transport`], the
+//! plain-or-TLS stream handed to the `imap` crate. It knows nothing about IMAP itself.
+//!
+//! Why the `openssl` crate here and not `native-tls` (which is OpenSSL on Linux too):
+//! native-tls 0.2 builds every connector by parsing the whole system CA bundle twice (once
+//! for OpenSSL's default paths, once more for the bundle `openssl-probe` finds), and does
+//! so even when told to trust only given roots. That was ~90 ms of CPU per process on the
+//! benchmark machine, five sixths of an idle `poll --once` (`bench/RESULTS.md`). With
+//! OpenSSL directly, an account with a `ca_file` reads only that file, and one without
+//! reads the system bundle once. The settings are those of OpenSSL's own `SslConnector`
+//! (cipher list, options, peer verification, host name check without partial wildcards),
+//! plus TLS 1.2 as the minimum.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use native_tls::{Certificate, Protocol, TlsConnector, TlsStream};
+use openssl::error::ErrorStack;
+use openssl::ssl::{
+    HandshakeError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslStream,
+    SslVerifyMode, SslVersion,
+};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::verify::X509CheckFlags;
+use openssl::x509::{X509VerifyResult, X509};
 
-/// Why a TLS connector could not be built; safe to show (names files, never contents).
+/// Why a TLS context could not be built; safe to show (names files, never contents).
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
     #[error("cannot read ca_file {path}: {source}")]
@@ -26,7 +42,7 @@ pub enum TlsSetupError {
         detail: String,
     },
     #[error("cannot set up TLS: {0}")]
-    Build(#[from] native_tls::Error),
+    Build(#[from] ErrorStack),
 }
 
 /// Why a TLS handshake failed.
@@ -34,7 +50,7 @@ pub enum TlsSetupError {
 pub enum HandshakeFailure {
     /// The socket read/write timeout expired mid-handshake.
     TimedOut,
-    /// Certificate, host name or protocol problem, as native-tls describes it.
+    /// Certificate, host name or protocol problem, in OpenSSL's words.
     Failed(String),
 }
 
@@ -67,12 +83,16 @@ pub fn connect_tcp(host: &str, port: u16, timeout: Duration) -> io::Result<TcpSt
     }))
 }
 
-/// A connector with verification on (certificate chain and host name, TLS >= 1.2). `ca_file`
-/// adds every certificate in that PEM file as a trusted root, on top of the system roots.
-/// Built once per distinct `ca_file` content and then reused (see `crate::tls`): the file
-/// is read again at every call, so a replaced CA takes effect at the next connection.
-pub fn connector(ca_file: Option<&Path>) -> Result<TlsConnector, TlsSetupError> {
-    static CONNECTORS: crate::tls::Cache<Option<Vec<u8>>, TlsConnector> = crate::tls::Cache::new();
+/// A client context with verification on (certificate chain, TLS >= 1.2; the host name is
+/// checked per connection by [`handshake`]). The trusted roots are every certificate in
+/// `ca_file` when one is set (a private CA: the public roots are not needed, and trusting
+/// only the CA the server really uses is the narrower choice, as with curl's `--cacert`),
+/// else the system's (OpenSSL's default paths, which `SSL_CERT_FILE`/`SSL_CERT_DIR`
+/// override). Built once per distinct `ca_file` content and then reused (see `crate::tls`):
+/// the file is read again at every call, so a replaced CA takes effect at the next
+/// connection.
+pub fn connector(ca_file: Option<&Path>) -> Result<SslContext, TlsSetupError> {
+    static CONTEXTS: crate::tls::Cache<Option<Vec<u8>>, SslContext> = crate::tls::Cache::new();
     let pem = match ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|source| TlsSetupError::ReadCa {
             path: path.to_path_buf(),
@@ -80,20 +100,46 @@ pub fn connector(ca_file: Option<&Path>) -> Result<TlsConnector, TlsSetupError> 
         })?),
         None => None,
     };
-    CONNECTORS.get_or_build(pem.clone(), || {
-        let mut builder = TlsConnector::builder();
-        builder.min_protocol_version(Some(Protocol::Tlsv12));
-        if let (Some(path), Some(pem)) = (ca_file, &pem) {
-            for cert in pem_certificates(path, pem)? {
-                builder.add_root_certificate(cert);
+    CONTEXTS.get_or_build(pem.clone(), || {
+        let mut ctx = SslContextBuilder::new(SslMethod::tls_client())?;
+        // As `openssl::ssl::SslConnector::builder`, minus its loading of the default paths.
+        let mut opts = SslOptions::ALL
+            | SslOptions::NO_COMPRESSION
+            | SslOptions::NO_SSLV2
+            | SslOptions::NO_SSLV3
+            | SslOptions::SINGLE_DH_USE
+            | SslOptions::SINGLE_ECDH_USE;
+        opts &= !SslOptions::DONT_INSERT_EMPTY_FRAGMENTS;
+        ctx.set_options(opts);
+        ctx.set_mode(
+            SslMode::AUTO_RETRY
+                | SslMode::ACCEPT_MOVING_WRITE_BUFFER
+                | SslMode::ENABLE_PARTIAL_WRITE
+                | SslMode::RELEASE_BUFFERS,
+        );
+        ctx.set_cipher_list(
+            "DEFAULT:!aNULL:!eNULL:!MD5:!3DES:!DES:!RC4:!IDEA:!SEED:!aDSS:!SRP:!PSK",
+        )?;
+        ctx.set_min_proto_version(Some(SslVersion::TLS1_2))?;
+        ctx.set_verify(SslVerifyMode::PEER);
+        match (ca_file, &pem) {
+            (Some(path), Some(pem)) => {
+                let mut store = X509StoreBuilder::new()?;
+                for cert in pem_certificates(path, pem)? {
+                    // OpenSSL 3 accepts a certificate already in the store; older versions
+                    // refuse a duplicate, which leaves the store as it was: not an error.
+                    let _ = store.add_cert(cert);
+                }
+                ctx.set_cert_store(store.build());
             }
+            _ => ctx.set_default_verify_paths()?,
         }
-        Ok(builder.build()?)
+        Ok(ctx.build())
     })
 }
 
 /// Every `CERTIFICATE` block of a PEM file, parsed; `path` is for the error messages.
-fn pem_certificates(path: &Path, pem: &[u8]) -> Result<Vec<Certificate>, TlsSetupError> {
+fn pem_certificates(path: &Path, pem: &[u8]) -> Result<Vec<X509>, TlsSetupError> {
     let blocks = crate::tls::pem_certificates(pem);
     if blocks.is_empty() {
         return Err(TlsSetupError::NoCertificate {
@@ -104,7 +150,7 @@ fn pem_certificates(path: &Path, pem: &[u8]) -> Result<Vec<Certificate>, TlsSetu
         .iter()
         .enumerate()
         .map(|(i, block)| {
-            Certificate::from_pem(block).map_err(|e| TlsSetupError::BadCertificate {
+            X509::from_pem(block).map_err(|e| TlsSetupError::BadCertificate {
                 path: path.to_path_buf(),
                 index: i + 1,
                 detail: e.to_string(),
@@ -114,31 +160,75 @@ fn pem_certificates(path: &Path, pem: &[u8]) -> Result<Vec<Certificate>, TlsSetu
 }
 
 /// Runs the TLS handshake on `tcp`, verifying the certificate against `host` (a DNS name or
-/// an IP address; both are checked against the certificate's subjectAltName).
+/// an IP address; both are checked against the certificate's subjectAltName, wildcards
+/// only as a whole left-most label). A DNS name is also sent as SNI.
 pub fn handshake(
-    connector: &TlsConnector,
+    ctx: &SslContext,
     host: &str,
     tcp: TcpStream,
-) -> Result<TlsStream<TcpStream>, HandshakeFailure> {
+) -> Result<SslStream<TcpStream>, HandshakeFailure> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    connector.connect(host, tcp).map_err(|e| match e {
+    let ssl = client_for(ctx, host).map_err(|e| HandshakeFailure::Failed(e.to_string()))?;
+    ssl.connect(tcp).map_err(|e| match e {
         // The socket is blocking with a timeout, so "would block" means the timeout fired.
-        native_tls::HandshakeError::WouldBlock(_) => HandshakeFailure::TimedOut,
-        native_tls::HandshakeError::Failure(e) => {
-            let detail = e.to_string();
-            if detail.contains("timed out") || detail.contains("Resource temporarily unavailable") {
-                HandshakeFailure::TimedOut
-            } else {
-                HandshakeFailure::Failed(detail)
+        HandshakeError::WouldBlock(_) => HandshakeFailure::TimedOut,
+        HandshakeError::SetupFailure(e) => HandshakeFailure::Failed(e.to_string()),
+        HandshakeError::Failure(mid) => {
+            let timed_out = mid.error().io_error().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                )
+            });
+            if timed_out {
+                return HandshakeFailure::TimedOut;
             }
+            let mut detail = describe(mid.error());
+            let verify = mid.ssl().verify_result();
+            if verify != X509VerifyResult::OK {
+                detail = format!("{detail}: {}", verify.error_string());
+            }
+            HandshakeFailure::Failed(detail)
         }
     })
+}
+
+/// OpenSSL's reasons ("certificate verify failed", "wrong version number"), without the
+/// error codes and source file positions of its full error strings; the I/O error or the
+/// full text when there is no reason.
+fn describe(e: &openssl::ssl::Error) -> String {
+    let reasons: Vec<&str> = e
+        .ssl_error()
+        .map(|stack| stack.errors().iter().filter_map(|e| e.reason()).collect())
+        .unwrap_or_default();
+    if reasons.is_empty() {
+        e.to_string()
+    } else {
+        reasons.join("; ")
+    }
+}
+
+/// One connection's TLS state: SNI for a DNS name, and the name or address the
+/// certificate must be for.
+fn client_for(ctx: &SslContext, host: &str) -> Result<Ssl, ErrorStack> {
+    let mut ssl = Ssl::new(ctx)?;
+    let ip = host.parse::<IpAddr>().ok();
+    if ip.is_none() {
+        ssl.set_hostname(host)?;
+    }
+    let param = ssl.param_mut();
+    param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+    match ip {
+        Some(ip) => param.set_ip(ip)?,
+        None => param.set_host(host)?,
+    }
+    Ok(ssl)
 }
 
 enum Inner {
     Plain(TcpStream),
     // Boxed: a TlsStream is much larger than a TcpStream.
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<SslStream<TcpStream>>),
     #[cfg(test)]
     Mock(mock::MockStream),
 }
@@ -199,7 +289,7 @@ impl Transport {
     }
 
     pub fn tls(
-        stream: TlsStream<TcpStream>,
+        stream: SslStream<TcpStream>,
         sent: Arc<AtomicU64>,
         default_read_timeout: Duration,
     ) -> Self {
