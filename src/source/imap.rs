@@ -53,8 +53,12 @@ const MAX_UID_SET_LEN: usize = 4000;
 /// [`ImapSource::search_plan`].
 const SEARCH_SLICE_MESSAGES: u32 = 20_000;
 
-/// At most this many slices, however large the mailbox.
+/// At most this many full slices, however large the mailbox (plus the taper's three).
 const MAX_SEARCH_SLICES: u32 = 16;
+
+/// From this many messages on, the plan's last slice is tapered; see
+/// [`ImapSource::search_plan`]. Below it, the last slice's work is small anyway.
+const TAPER_FROM_MESSAGES: u32 = 4_000;
 
 /// Longest line accepted before the `imap` crate takes over (greeting, pre-TLS CAPABILITY).
 const MAX_PRELOGIN_LINE: usize = 16 * 1024;
@@ -664,6 +668,12 @@ impl ImapSource {
     /// slice. Slices are sized from EXISTS and UIDNEXT, so sparse UIDs do not multiply
     /// empty searches.
     ///
+    /// The last slice is tapered (cut into 1/2, 1/4, 1/8 and the last 1/8 of it): the
+    /// client's work on the mail of the final slice is the one part that nothing on the
+    /// server overlaps, so the poll ends soon after the server's last answer when that
+    /// slice is small, and each smaller search still gives the client time to catch up on
+    /// the slice before it. Three more short commands per first scan.
+    ///
     /// Cursor advice: once the results of every slice are stored, the caller may advance its
     /// cursor to `max(last returned UID, uidnext - 1)` with `uidnext` from that EXAMINE
     /// (every UID below it existed then and was searched). An unchanged mailbox then costs
@@ -695,17 +705,22 @@ impl ImapSource {
             .div_ceil(SEARCH_SLICE_MESSAGES)
             .clamp(1, MAX_SEARCH_SLICES);
         let width = span.div_ceil(slices);
-        let mut plan = Vec::with_capacity(slices as usize);
-        let mut after = after_uid;
-        for i in 0..slices {
-            let last = if i + 1 == slices {
-                None
-            } else {
-                Some(after + width)
-            };
-            plan.push(SearchSlice { after, last });
-            after += width;
+        // Widths of every slice but the last, which is open and takes the rest.
+        let mut widths = vec![width; slices as usize - 1];
+        if messages >= TAPER_FROM_MESSAGES {
+            let last = span - width * (slices - 1);
+            widths.extend([last / 2, last / 4, last / 8]);
         }
+        let mut plan = Vec::with_capacity(widths.len() + 1);
+        let mut after = after_uid;
+        for w in widths {
+            plan.push(SearchSlice {
+                after,
+                last: Some(after + w),
+            });
+            after += w;
+        }
+        plan.push(SearchSlice { after, last: None });
         plan
     }
 
@@ -1864,29 +1879,47 @@ mod tests {
         let slice = |after, last| SearchSlice { after, last };
         // No status: one open search.
         assert_eq!(src.search_plan(7), vec![slice(7, None)]);
-        // A first scan of 100,000 dense UIDs: 5 slices of 20,000, the last one open.
+        // A first scan of 100,000 dense UIDs: 5 slices of 20,000, the last one tapered
+        // into 10,000, 5,000, 2,500 and an open rest.
         src.fresh_status = status(100_001, 100_000);
         let plan = src.search_plan(0);
-        assert_eq!(plan.len(), 5);
-        assert_eq!(plan[0], slice(0, Some(20_000)));
-        assert_eq!(plan[1], slice(20_000, Some(40_000)));
-        assert_eq!(plan[4], slice(80_000, None));
+        assert_eq!(
+            plan,
+            vec![
+                slice(0, Some(20_000)),
+                slice(20_000, Some(40_000)),
+                slice(40_000, Some(60_000)),
+                slice(60_000, Some(80_000)),
+                slice(80_000, Some(90_000)),
+                slice(90_000, Some(95_000)),
+                slice(95_000, Some(97_500)),
+                slice(97_500, None),
+            ]
+        );
         // Consecutive and gap-free.
         for w in plan.windows(2) {
             assert_eq!(w[0].last, Some(w[1].after));
         }
-        // Only the new part of it: 30,000 UIDs, 2 slices; 10,000, one.
+        // Only the new part of it: 30,000 UIDs, 2 slices, the last tapered; 5,000: one,
+        // tapered; 3,000: one.
         assert_eq!(
             src.search_plan(70_000),
-            vec![slice(70_000, Some(85_000)), slice(85_000, None)]
+            vec![
+                slice(70_000, Some(85_000)),
+                slice(85_000, Some(92_500)),
+                slice(92_500, Some(96_250)),
+                slice(96_250, Some(98_125)),
+                slice(98_125, None)
+            ]
         );
-        assert_eq!(src.search_plan(90_000), vec![slice(90_000, None)]);
+        assert_eq!(src.search_plan(95_000).len(), 4);
+        assert_eq!(src.search_plan(97_000), vec![slice(97_000, None)]);
         // Sparse UIDs: few messages over a wide range is one search, not hundreds.
         src.fresh_status = status(1_000_001, 1_000);
         assert_eq!(src.search_plan(0), vec![slice(0, None)]);
         // Huge mailbox: capped.
         src.fresh_status = status(4_000_001, 4_000_000);
-        assert_eq!(src.search_plan(0).len(), MAX_SEARCH_SLICES as usize);
+        assert_eq!(src.search_plan(0).len(), MAX_SEARCH_SLICES as usize + 3);
         // Nothing new, and the end of the UID space.
         assert!(src.search_plan(4_000_000).is_empty() && src.search_plan(u32::MAX).is_empty());
     }
