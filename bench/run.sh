@@ -26,7 +26,8 @@
 #     (5 of them invitations, delivered over LMTP; the summary must say "scanned 5") and the
 #     RSS of `invite-digest run` after N polls (IDLE on, each poll woken by one new message);
 #  4. peak RSS of every client from /usr/bin/time -v;
-#  5. Criterion (benches/extract.rs) beside bench/python_extract.py on the fixture corpus;
+#  5. Criterion (benches/extract.rs) beside bench/python_extract.py on the fixture corpus,
+#     then both again in CPU time per pass, in alternating rounds;
 #  6. prints one report (tables, ratios, targets) and writes it to target/bench/RESULTS.md.
 #
 # env: RUNS (full 5, quick 3), SIZES (full "1000 10000 100000", quick "2000"),
@@ -312,6 +313,35 @@ fi
 log "bench/python_extract.py"
 python3 bench/python_extract.py --seconds "$PY_SECONDS" > "$W/python_extract.txt"
 
+# The same comparison in CPU time (user + sys of each process), in alternating rounds: the
+# figure the target is judged by. On a shared machine a neighbour's load stretches wall time
+# (Criterion's and Python's alike, but not equally, since they run minutes apart); CPU time
+# per pass moves far less. Each side runs N passes and 1 pass; the difference over N - 1
+# leaves out start-up (reading the corpus, compiling regexes, importing modules).
+if [ "$QUICK" = 1 ]; then BENCH_PROFILE=(--profile dev); RUST_PASSES=10; PY_PASSES=2; ROUNDS=2
+else BENCH_PROFILE=(); RUST_PASSES=300; PY_PASSES=40; ROUNDS=5; fi
+EXTRACT_EXE=$(cargo bench --locked "${BENCH_PROFILE[@]}" --bench extract --no-run --message-format=json 2>/dev/null |
+              python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "extract" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$EXTRACT_EXE" ] || { echo "bench/run.sh: cannot find the benches/extract.rs executable" >&2; exit 1; }
+cpu_of() { # CMD...: user + sys seconds of the process
+  /usr/bin/time -f '%U %S' -o "$W/cpu.txt" "$@" > /dev/null 2> "$W/cpu_err.txt" ||
+    { echo "bench/run.sh: $* failed:" >&2; cat "$W/cpu_err.txt" >&2; exit 1; }
+  awk '{printf "%.2f", $1 + $2}' "$W/cpu.txt"
+}
+log "CPU time per pass: $ROUNDS alternating rounds ($RUST_PASSES Rust passes, $PY_PASSES Python passes)"
+: > "$W/cpu_rounds.tsv"
+for r in $(seq 1 "$ROUNDS"); do
+  r1=$(cpu_of env EXTRACT_PASSES=1 "$EXTRACT_EXE" --bench)
+  rn=$(cpu_of env EXTRACT_PASSES=$((RUST_PASSES + 1)) "$EXTRACT_EXE" --bench)
+  p1=$(cpu_of python3 bench/python_extract.py --policy compat32 --passes 1)
+  pn=$(cpu_of python3 bench/python_extract.py --policy compat32 --passes $((PY_PASSES + 1)))
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$r1" "$rn" "$RUST_PASSES" "$p1" "$pn" "$PY_PASSES" >> "$W/cpu_rounds.tsv"
+done
+
 # ---- 6. report ----------------------------------------------------------------------------
 mkdir -p target/bench
 {
@@ -324,5 +354,6 @@ mkdir -p target/bench
   echo "python: $(python3 --version 2>&1 | cut -d' ' -f2)"
   echo "mode: $([ "$QUICK" = 1 ] && echo "quick (debug build, small mailbox: proves the harness works; numbers are not meaningful)" || echo full), $RUNS runs each"
 } > "$W/machine.txt"
-python3 bench/report.py "$RES" "$W/machine.txt" "$CRIT_DIR" "$W/python_extract.txt" | tee target/bench/RESULTS.md
+python3 bench/report.py "$RES" "$W/machine.txt" "$CRIT_DIR" "$W/python_extract.txt" "$W/cpu_rounds.tsv" |
+  tee target/bench/RESULTS.md
 log "report written to target/bench/RESULTS.md"
