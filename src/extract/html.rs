@@ -578,6 +578,13 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
     while let Some(pos) = memchr(b'&', rest.as_bytes()) {
         out.push_str(&rest[..pos]);
         rest = &rest[pos..];
+        // Tracking URLs hold an "&amp;" every few dozen bytes and little else: it is taken
+        // as a whole, without measuring and looking up the name (the same answer).
+        if let Some(after) = rest.strip_prefix("&amp;") {
+            out.push('&');
+            rest = after;
+            continue;
+        }
         // The name runs over ASCII letters, digits and '#' (a byte test is enough: no byte
         // of a multi-byte character is ASCII).
         let end = rest.as_bytes()[1..]
@@ -1154,6 +1161,20 @@ mod tests {
                 s.push_str(pieces[rng.below(pieces.len())]);
             }
             assert_eq!(decode_entities(&s), reference(&s), "{s:?}");
+        }
+        for s in [
+            "&amp;",
+            "&amp",
+            "&amp;amp;",
+            "&ampx;",
+            "&AMP;",
+            "&amp;&amp;",
+            "a=1&amp;b=2&amp;",
+            "&amp;é",
+            "é&amp;",
+            "&&amp;",
+        ] {
+            assert_eq!(decode_entities(s), reference(s), "{s:?}");
         }
     }
 
