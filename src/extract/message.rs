@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use mailparse::body::Body;
 use memchr::memmem;
 
 use super::mime::Part;
@@ -295,29 +296,39 @@ fn walk(
 }
 
 /// The decoded text of a part: `ParsedMail::get_body`, with quoted-printable decoded by
-/// our faster `qp` and the charset step done as mailparse does it.
+/// our faster `qp`, base64 by `mime::decode_base64`, and the charset step done as mailparse
+/// does it.
 fn body_text(part: &Part) -> Result<String, mailparse::MailParseError> {
-    match part.body_encoded() {
-        mailparse::body::Body::QuotedPrintable(b) => {
-            let bytes = super::qp::decode(b.get_raw());
-            let label = b.get_content_type().charset.as_bytes();
-            let text = match charset::Charset::for_label(label) {
-                Some(cs) => cs.decode(&bytes).0,
-                None => charset::decode_ascii(&bytes),
-            };
-            // When the decoder hands back all of our own bytes untouched (UTF-8 or ASCII
-            // text, the usual case), they are the text: keep the buffer rather than copy it.
-            let untouched =
-                matches!(&text, Cow::Borrowed(t) if std::ptr::eq(t.as_bytes(), bytes.as_slice()));
-            if !untouched {
-                return Ok(text.into_owned());
+    let (bytes, ctype) = match part.body_encoded() {
+        Body::QuotedPrintable(b) => (super::qp::decode(b.get_raw()), b.get_content_type()),
+        Body::Base64(b) => match super::mime::decode_base64(b.get_raw()) {
+            Some(bytes) => (bytes, b.get_content_type()),
+            None => {
+                return Err(mailparse::MailParseError::Generic(
+                    "the base64 body does not decode",
+                ))
             }
-            drop(text);
-            Ok(String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-        }
-        _ => part.body(),
+        },
+        _ => return part.body(),
+    };
+    Ok(decoded_text(bytes, &ctype.charset))
+}
+
+/// Decoded body bytes as text in `charset`, as mailparse's `get_body_as_string`.
+fn decoded_text(bytes: Vec<u8>, charset: &str) -> String {
+    let text = match charset::Charset::for_label(charset.as_bytes()) {
+        Some(cs) => cs.decode(&bytes).0,
+        None => charset::decode_ascii(&bytes),
+    };
+    // When the decoder hands back all of our own bytes untouched (UTF-8 or ASCII text, the
+    // usual case), they are the text: keep the buffer rather than copy it.
+    let untouched =
+        matches!(&text, Cow::Borrowed(t) if std::ptr::eq(t.as_bytes(), bytes.as_slice()));
+    if !untouched {
+        return text.into_owned();
     }
+    drop(text);
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Finds URLs in plain text with the label before them on the same line
