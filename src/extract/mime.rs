@@ -91,7 +91,9 @@ fn first<'h, 'a>(headers: &'h [Header<'a>], name: &str) -> Option<&'h Header<'a>
 
 /// mailparse's `parse_headers`: the headers, and where the body starts.
 fn parse_headers(raw: &[u8]) -> Result<(Vec<Header<'_>>, usize), MailParseError> {
-    let mut headers = Vec::new();
+    // Room for the headers of a MIME part or a short message at once: growing from empty
+    // took a handful of reallocations per message.
+    let mut headers = Vec::with_capacity(16);
     let mut ix = 0;
     loop {
         match &raw[ix..] {
