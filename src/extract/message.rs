@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use mailparse::body::Body;
 use memchr::memmem;
 
 use super::mime::Part;
@@ -295,29 +296,54 @@ fn walk(
 }
 
 /// The decoded text of a part: `ParsedMail::get_body`, with quoted-printable decoded by
-/// our faster `qp` and the charset step done as mailparse does it.
+/// our faster `qp`, base64 by `mime::decode_base64`, and the charset step done as mailparse
+/// does it.
 fn body_text(part: &Part) -> Result<String, mailparse::MailParseError> {
-    match part.body_encoded() {
-        mailparse::body::Body::QuotedPrintable(b) => {
-            let bytes = super::qp::decode(b.get_raw());
-            let label = b.get_content_type().charset.as_bytes();
-            let text = match charset::Charset::for_label(label) {
-                Some(cs) => cs.decode(&bytes).0,
-                None => charset::decode_ascii(&bytes),
-            };
-            // When the decoder hands back all of our own bytes untouched (UTF-8 or ASCII
-            // text, the usual case), they are the text: keep the buffer rather than copy it.
-            let untouched =
-                matches!(&text, Cow::Borrowed(t) if std::ptr::eq(t.as_bytes(), bytes.as_slice()));
-            if !untouched {
-                return Ok(text.into_owned());
+    let (bytes, ctype) = match part.body_encoded() {
+        Body::QuotedPrintable(b) => (super::qp::decode(b.get_raw()), b.get_content_type()),
+        Body::Base64(b) => match super::mime::decode_base64(b.get_raw()) {
+            Some(bytes) => (bytes, b.get_content_type()),
+            None => {
+                return Err(mailparse::MailParseError::Generic(
+                    "the base64 body does not decode",
+                ))
             }
-            drop(text);
-            Ok(String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        },
+        _ => return part.body(),
+    };
+    Ok(decoded_text(bytes, &ctype.charset))
+}
+
+/// Decoded body bytes as text in the charset called `label`, as mailparse's
+/// `get_body_as_string`.
+fn decoded_text(bytes: Vec<u8>, label: &str) -> String {
+    let found = charset::Charset::for_label(label.as_bytes());
+    // UTF-8 without a byte order mark (the usual case) that is valid decodes to itself:
+    // checking it once, as it becomes a `String`, is all the decoder below would do, and
+    // that decoder's check was then done twice.
+    let bytes = if found.is_some_and(|cs| cs.name() == "UTF-8")
+        && charset::Charset::for_bom(&bytes).is_none()
+    {
+        match String::from_utf8(bytes) {
+            Ok(text) => return text,
+            Err(e) => e.into_bytes(),
         }
-        _ => part.body(),
+    } else {
+        bytes
+    };
+    let text = match found {
+        Some(cs) => cs.decode(&bytes).0,
+        None => charset::decode_ascii(&bytes),
+    };
+    // When the decoder hands back all of our own bytes untouched (UTF-8 or ASCII text, the
+    // usual case), they are the text: keep the buffer rather than copy it.
+    let untouched =
+        matches!(&text, Cow::Borrowed(t) if std::ptr::eq(t.as_bytes(), bytes.as_slice()));
+    if !untouched {
+        return text.into_owned();
     }
+    drop(text);
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Finds URLs in plain text with the label before them on the same line
@@ -476,6 +502,52 @@ mod tests {
             }
         }
         assert!(n > 0);
+    }
+
+    /// `decoded_text` is mailparse's charset step (`get_body` of an 8-bit part), for
+    /// UTF-8 with and without byte order marks, invalid UTF-8, and other charsets.
+    #[test]
+    fn decoded_text_is_mailparse_charset_step() {
+        let labels = [
+            "utf-8",
+            "UTF8",
+            "unicode-1-1-utf-8",
+            "",
+            "us-ascii",
+            "iso-8859-1",
+            "utf-16",
+            "utf-16be",
+            "utf-7",
+            "bogus",
+        ];
+        let bodies: &[&[u8]] = &[
+            b"",
+            b"abc",
+            b"\xef\xbb\xbfabc",
+            b"\xef\xbb",
+            b"\xff\xfea\x00b\x00",
+            b"\xfe\xff\x00a",
+            b"caf\xc3\xa9",
+            b"caf\xc3",
+            b"\xe9t\xe9",
+            b"+AGEAYg-",
+        ];
+        for label in labels {
+            for body in bodies {
+                let mut raw = format!(
+                    "Content-Type: text/plain; charset=\"{label}\"\r\n\
+                     Content-Transfer-Encoding: 8bit\r\n\r\n"
+                )
+                .into_bytes();
+                raw.extend_from_slice(body);
+                let reference = mailparse::parse_mail(&raw).unwrap().get_body().unwrap();
+                assert_eq!(
+                    decoded_text(body.to_vec(), label),
+                    reference,
+                    "{label} {body:?}"
+                );
+            }
+        }
     }
 
     #[test]

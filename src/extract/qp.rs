@@ -55,6 +55,20 @@ pub fn decode(input: &[u8]) -> Vec<u8> {
             i = at + 3;
             continue;
         }
+        // The next most common case, a soft line break right before the line feed (every
+        // line of a long HTML part ends in one): the rule below would search for the line
+        // end it is already at.
+        match s.get(at + 1..) {
+            Some([b'\n', ..]) => {
+                i = at + 2;
+                continue;
+            }
+            Some([b'\r', b'\n', ..]) => {
+                i = at + 3;
+                continue;
+            }
+            _ => {}
+        }
         // Otherwise what the `=` means depends on the rest of its line, trimmed.
         let line_end = memchr(b'\n', &s[at..]).map_or(s.len(), |q| at + q);
         let next_line = (line_end + 1).min(s.len());
