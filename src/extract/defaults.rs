@@ -66,6 +66,9 @@ const GREETINGS: &[&str] = &[
     "dag",
 ];
 
+/// The first letters of `GREETINGS`.
+const GREETING_INITIALS: &[u8] = b"bcdghlos";
+
 /// Normalises a message for comparison: NFKC, curly quotes to straight, whitespace and
 /// invisible characters collapsed, case folded, greeting and trailing "- Name" signature
 /// removed, trailing punctuation dropped.
@@ -74,6 +77,11 @@ const GREETINGS: &[&str] = &[
 /// borrow where they can: greeting and signature removal and trimming only narrow a slice,
 /// and a tidy ASCII line costs one allocation (the result) instead of seven.
 pub fn normalize(text: &str) -> String {
+    if let Some(s) = key_slice(text) {
+        let mut out = s.to_string();
+        out.make_ascii_lowercase();
+        return out;
+    }
     let quoted = straight_quotes(text);
     let collapsed = collapse_ws_cow(&quoted);
     let s = signature_rest(greeting_rest(&collapsed));
@@ -86,6 +94,15 @@ pub fn normalize(text: &str) -> String {
     } else {
         trim_tail(&s.to_lowercase()).to_string()
     }
+}
+
+/// The slice of `text` whose ASCII lower case is `normalize(text)`, when there is one: for
+/// ASCII text without a backtick that whitespace collapsing leaves as it is, every step
+/// but the lower-casing only narrows the text. Lets a caller compare or test a line's key
+/// without building it (most body lines are such lines).
+pub(super) fn key_slice(text: &str) -> Option<&str> {
+    (is_collapsed_ascii(text) && !text.contains('`'))
+        .then(|| trim_tail(signature_rest(greeting_rest(text))))
 }
 
 /// The final trim of `normalize`: surrounding space and trailing sentence punctuation.
@@ -115,17 +132,29 @@ fn straight_quotes(text: &str) -> Cow<'_, str> {
 /// `collapse_ws`, borrowing an ASCII string it would not change (no control whitespace,
 /// no doubled, leading or trailing space).
 pub(super) fn collapse_ws_cow(s: &str) -> Cow<'_, str> {
-    let b = s.as_bytes();
-    let tidy = s.is_ascii()
-        && b.first() != Some(&b' ')
-        && b.last() != Some(&b' ')
-        && !b.iter().any(|&c| matches!(c, b'\t'..=b'\r'))
-        && memchr::memmem::find(b, b"  ").is_none();
-    if tidy {
+    if is_collapsed_ascii(s) {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(super::html::collapse_ws(s))
     }
+}
+
+/// Whether `s` is ASCII that `collapse_ws` would return unchanged (no control whitespace,
+/// no doubled, leading or trailing space).
+///
+/// One pass over the bytes: a substring search for the doubled space cost more than the
+/// rest on the short lines this runs on.
+fn is_collapsed_ascii(s: &str) -> bool {
+    let b = s.as_bytes();
+    // "Previous byte was a space", true at the start so that a leading space fails.
+    let mut space = true;
+    for &c in b {
+        if !c.is_ascii() || matches!(c, b'\t'..=b'\r') || (c == b' ' && space) {
+            return false;
+        }
+        space = c == b' ';
+    }
+    b.last() != Some(&b' ')
 }
 
 /// Removes a leading "Hi Paul," style greeting (up to the first comma, when the start is
@@ -137,7 +166,13 @@ pub fn strip_greeting(s: &str) -> String {
 /// `strip_greeting` as a slice of `s`.
 fn greeting_rest(s: &str) -> &str {
     let t = s.trim_start();
-    if GREETINGS.iter().any(|g| starts_with_greeting(t, g)) {
+    // An ASCII first letter lower-cases to itself, so it must be one a greeting starts
+    // with; most lines fail this and skip the comparison with every greeting.
+    let may_greet = t
+        .bytes()
+        .next()
+        .is_some_and(|b| !b.is_ascii() || GREETING_INITIALS.contains(&b.to_ascii_lowercase()));
+    if may_greet && GREETINGS.iter().any(|g| starts_with_greeting(t, g)) {
         if let Some(comma) = t.find([',', '!']) {
             // A greeting addresses someone in a few words; a long clause is the
             // message itself ("Hi there, we met at ...").
@@ -171,23 +206,47 @@ fn signature_rest(s: &str) -> &str {
     if memchr::memchr2(b'-', 0xE2, t.as_bytes()).is_none() {
         return t;
     }
-    for dash in [" - ", " – ", " — ", "\n- ", "\n– "] {
-        if let Some(pos) = t.rfind(dash) {
-            let sig = &t[pos + dash.len()..];
-            if !sig.is_empty()
-                && sig.split_whitespace().count() <= 4
-                && !sig.contains(['.', '?', '!'])
-            {
+    // The separators " - ", " – ", " — ", "\n- ", "\n– ", in this order of preference.
+    for (before, dash) in [
+        (b' ', "-"),
+        (b' ', "–"),
+        (b' ', "—"),
+        (b'\n', "-"),
+        (b'\n', "–"),
+    ] {
+        if let Some(pos) = rfind_separator(t, before, dash) {
+            let sig = &t[pos + dash.len() + 2..];
+            if !sig.is_empty() && at_most_four_words(sig) && !sig.contains(['.', '?', '!']) {
                 return t[..pos].trim_end();
             }
         }
     }
     if let Some(rest) = t.strip_prefix("- ") {
-        if rest.split_whitespace().count() <= 4 {
+        if at_most_four_words(rest) {
             return "";
         }
     }
     t
+}
+
+/// `t.rfind(sep)` for the separator `sep` = `before`, `dash`, space. Looks only at the
+/// dashes, from the end: `str::rfind` set up a substring searcher for each of the five
+/// separators on every line with a hyphen.
+fn rfind_separator(t: &str, before: u8, dash: &str) -> Option<usize> {
+    let b = t.as_bytes();
+    let d = dash.as_bytes();
+    memchr::memrchr_iter(d[0], b).find_map(|q| {
+        let fits = q >= 1
+            && b[q - 1] == before
+            && b[q..].starts_with(d)
+            && b.get(q + d.len()) == Some(&b' ');
+        fits.then(|| q - 1)
+    })
+}
+
+/// `s.split_whitespace().count() <= 4`, without counting a long text to the end.
+fn at_most_four_words(s: &str) -> bool {
+    s.split_whitespace().nth(4).is_none()
 }
 
 /// The language of the default sentence `text` matches, if it is one.
@@ -461,6 +520,28 @@ mod tests {
             "Line one\n- Ryan",
             "- Ryan",
             "- a b c d e",
+            "- a b c d",
+            "-",
+            " - ",
+            "a -",
+            "a - b - c d e f g",
+            "a - b c d e f - g",
+            "x -y - z",
+            "x - y -z",
+            "one – two — three - four",
+            "one — two – three",
+            "line\n– Ana\n- Bo",
+            "line\n-Ana",
+            "a \u{2013}b - c",
+            "a\u{2013} b",
+            "–",
+            " –",
+            "a – b. c",
+            "  lead  and  trail  ",
+            " lead",
+            "trail ",
+            "x\ty",
+            "x\u{b}y",
             "ends with. !。 ",
             "tab\there\r\nand\u{a0}nbsp\u{200b}zw\u{3000}ideo",
             "`back` ‘curly’ “double” «guillemets» ´acute´ ʼmodʼ",
@@ -572,6 +653,51 @@ mod tests {
             assert_eq!(normalize(l), normalize_reference(l), "{l:?}");
             assert_eq!(strip_greeting(l), strip_greeting_reference(l), "{l:?}");
             assert_eq!(strip_signature(l), strip_signature_reference(l), "{l:?}");
+        }
+    }
+
+    /// `is_collapsed_ascii` as it was written first (a search per condition).
+    fn is_collapsed_ascii_reference(s: &str) -> bool {
+        let b = s.as_bytes();
+        s.is_ascii()
+            && b.first() != Some(&b' ')
+            && b.last() != Some(&b' ')
+            && !b.iter().any(|&c| matches!(c, b'\t'..=b'\r'))
+            && memchr::memmem::find(b, b"  ").is_none()
+    }
+
+    #[test]
+    fn collapsed_check_agrees_with_reference() {
+        let mut lines = tricky_lines();
+        for p in crate::extract::fixture_emls() {
+            let raw = std::fs::read(&p).unwrap();
+            lines.extend(String::from_utf8_lossy(&raw).lines().map(str::to_string));
+        }
+        for l in &lines {
+            assert_eq!(
+                is_collapsed_ascii(l),
+                is_collapsed_ascii_reference(l),
+                "{l:?}"
+            );
+            if is_collapsed_ascii(l) {
+                assert_eq!(&super::super::html::collapse_ws(l), l);
+            }
+        }
+    }
+
+    #[test]
+    fn greeting_initials_cover_every_greeting() {
+        for g in GREETINGS {
+            assert!(GREETING_INITIALS.contains(&g.as_bytes()[0]), "{g}");
+        }
+    }
+
+    #[test]
+    fn key_slice_lower_cased_is_the_key() {
+        for l in tricky_lines() {
+            if let Some(s) = key_slice(&l) {
+                assert_eq!(s.to_ascii_lowercase(), normalize_reference(&l), "{l:?}");
+            }
         }
     }
 

@@ -120,24 +120,80 @@ fn key(s: &str) -> String {
 }
 
 /// The lines of one body region with their `key`s, each worked out at most once: the card
-/// and note searches compare the same lines by key again and again, and normalising a
-/// line (several allocations) was most of their cost.
+/// and note searches compare the same lines by key again and again. Most keys are kept as
+/// the range of the line they lower-case (see `KeyView`) rather than built.
 struct Region<'a> {
     lines: &'a [String],
-    keys: Vec<OnceCell<String>>,
+    keys: Vec<OnceCell<LineKey>>,
+}
+
+/// A cached line key: the byte range of the line whose ASCII lower case it is, or built.
+enum LineKey {
+    Lower(std::ops::Range<usize>),
+    Built(String),
 }
 
 impl<'a> Region<'a> {
     fn new(lines: &'a [String]) -> Self {
         Region {
             lines,
-            keys: vec![OnceCell::new(); lines.len()],
+            keys: std::iter::repeat_with(OnceCell::new)
+                .take(lines.len())
+                .collect(),
         }
     }
 
-    /// `key(&self.lines[i])`.
-    fn key(&self, i: usize) -> &str {
-        self.keys[i].get_or_init(|| key(&self.lines[i]))
+    /// Line `i`'s key for comparing, borrowed from the line when it can be instead of
+    /// built: most lines are compared with the name and card keys and never match, and
+    /// building a key (a copy, lower-cased) cost more than all the comparing.
+    fn key_view(&self, i: usize) -> KeyView<'_> {
+        let line = self.lines[i].as_str();
+        let cached = self.keys[i].get_or_init(|| match defaults::key_slice(line) {
+            // An empty key may be a literal "", not a slice of the line.
+            Some("") => LineKey::Lower(0..0),
+            Some(s) => {
+                let start = s.as_ptr() as usize - line.as_ptr() as usize;
+                LineKey::Lower(start..start + s.len())
+            }
+            None => LineKey::Built(key(line)),
+        });
+        match cached {
+            LineKey::Lower(r) => KeyView::Lower(&line[r.clone()]),
+            LineKey::Built(k) => KeyView::Built(k),
+        }
+    }
+}
+
+/// A line's `key`, as it is or as a slice of the line whose ASCII lower case it is.
+#[derive(Clone, Copy)]
+enum KeyView<'a> {
+    Built(&'a str),
+    Lower(&'a str),
+}
+
+impl<'a> KeyView<'a> {
+    /// The borrowed view of `key(line)`, when `line` allows one.
+    fn of(line: &'a str) -> Option<Self> {
+        defaults::key_slice(line).map(KeyView::Lower)
+    }
+
+    fn is_empty(self) -> bool {
+        match self {
+            KeyView::Built(k) | KeyView::Lower(k) => k.is_empty(),
+        }
+    }
+
+    /// Whether this key is `k`.
+    fn is(self, k: &str) -> bool {
+        match self {
+            KeyView::Built(have) => have == k,
+            KeyView::Lower(s) => {
+                s.len() == k.len()
+                    && s.bytes()
+                        .zip(k.bytes())
+                        .all(|(a, b)| a.to_ascii_lowercase() == b)
+            }
+        }
     }
 }
 
@@ -211,7 +267,7 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         // The HTML starts with a header bar naming the recipient; drop lines before the
         // inviter's card when the name was found.
         if let Some(nk) = name_key.as_deref() {
-            if let Some(pos) = (0..html_region.len()).position(|i| html_keyed.key(i) == nk) {
+            if let Some(pos) = (0..html_region.len()).position(|i| html_keyed.key_view(i).is(nk)) {
                 let before = &html_region[..pos];
                 html_note.retain(|l| !before.contains(l));
             }
@@ -342,7 +398,7 @@ fn card_after(region: &Region, name_key: &str) -> Vec<String> {
     let k = name_key;
     let lines = region.lines;
     let Some(pos) =
-        (0..lines.len()).position(|i| region.key(i) == k && !WOULD_LIKE.is_match(&lines[i]))
+        (0..lines.len()).position(|i| region.key_view(i).is(k) && !WOULD_LIKE.is_match(&lines[i]))
     else {
         return Vec::new();
     };
@@ -397,16 +453,21 @@ fn note_candidates(region: &Region, name_key: Option<&str>, card: &[String]) -> 
         // Lines are whitespace-collapsed, so `t` is the whole line and its key is cached.
         let trimmed_key;
         let k = if t.len() == l.len() {
-            region.key(i)
+            region.key_view(i)
         } else {
-            trimmed_key = key(t);
-            &trimmed_key
+            match KeyView::of(t) {
+                Some(v) => v,
+                None => {
+                    trimmed_key = key(t);
+                    KeyView::Built(&trimmed_key)
+                }
+            }
         };
         // The cheap tests before the regexes.
         if k.is_empty()
             || t.ends_with(':')
-            || name_key == Some(k)
-            || card_keys.iter().any(|c| c == k)
+            || name_key.is_some_and(|n| k.is(n))
+            || card_keys.iter().any(|c| k.is(c))
             || has_url(t)
             // LinkedIn's own addresses never appear in a member's note (exported or
             // forwarded copies carry them as header residue).
@@ -517,6 +578,10 @@ mod tests {
             "&amp; &lt;b&gt; &#39;x&#39;",
             "caf\u{e9} &nbsp; x",
             "x\u{b}y",
+            "- Ryan",
+            "Hi Ana,",
+            "...",
+            "Hi Ana, - Jo",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -533,6 +598,33 @@ mod tests {
         for l in sample_lines() {
             assert_eq!(is_mutual(&l), MUTUAL.is_match(&l), "{l:?}");
             assert_eq!(clean_line(&l), collapse_ws(&decode_entities(&l)), "{l:?}");
+        }
+    }
+
+    /// A borrowed key view compares and tests emptiness as the built key does, against the
+    /// line's own key and others (including other lines' and upper-case strings).
+    #[test]
+    fn key_views_agree_with_keys() {
+        let lines = sample_lines();
+        let mut others: Vec<String> = vec![String::new(), "dana example".into(), "x".into()];
+        others.extend(lines.iter().step_by(7).map(|l| key(l)));
+        others.extend(lines.iter().step_by(11).cloned());
+        let region = Region::new(&lines);
+        for (n, l) in lines.iter().enumerate() {
+            let full = key(l);
+            // Twice: built, then cached.
+            for _ in 0..2 {
+                assert!(region.key_view(n).is(&full), "{l:?}");
+                assert_eq!(region.key_view(n).is_empty(), full.is_empty(), "{l:?}");
+            }
+            let Some(view) = KeyView::of(l) else {
+                continue;
+            };
+            assert!(view.is(&full), "{l:?}");
+            assert_eq!(view.is_empty(), full.is_empty(), "{l:?}");
+            for o in others.iter().skip(n % 13).step_by(13) {
+                assert_eq!(view.is(o), &full == o, "{l:?} {o:?}");
+            }
         }
     }
 
