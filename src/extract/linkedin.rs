@@ -144,7 +144,12 @@ impl QueryFacts {
         for (k, raw) in query_pairs(query.unwrap_or("")) {
             match k.as_ref() {
                 "trk" | "trkEmail" | "tracking" => q.templates.extend(trk_template(raw)),
-                "ek" => q.templates.push(decode_component(raw).to_ascii_lowercase()),
+                "ek" => {
+                    // Lower-cased in place: one copy whether or not decoding made one.
+                    let mut t = decode_component(raw).into_owned();
+                    t.make_ascii_lowercase();
+                    q.templates.push(t);
+                }
                 "lipi" => q.templates.extend(lipi_template(raw)),
                 "msgID" => q.has_msg_id = true,
                 _ => {}
@@ -170,7 +175,16 @@ impl QueryFacts {
 fn trk_template(raw: &str) -> Option<String> {
     let name = decoded_field(raw, b"eml-", b'-')?;
     let ok = !name.is_empty() && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_');
-    ok.then(|| String::from_utf8_lossy(&name).to_ascii_lowercase())
+    ok.then(|| lower_text(name))
+}
+
+/// `String::from_utf8_lossy(&b).to_ascii_lowercase()` with one allocation at most, none
+/// when the bytes are owned already: ASCII lower-casing changes only ASCII letters, which
+/// UTF-8 repair never touches, so the two steps can swap.
+fn lower_text(b: Cow<'_, [u8]>) -> String {
+    let mut v = b.into_owned();
+    v.make_ascii_lowercase();
+    utf8_lossy(v)
 }
 
 /// The template in a `lipi` value, `urn:li:page:email_<t>;…`. UTF-8 repair never merges an
@@ -178,7 +192,7 @@ fn trk_template(raw: &str) -> Option<String> {
 /// same text as repairing all and cutting there.
 fn lipi_template(raw: &str) -> Option<String> {
     let t = decoded_field(raw, b"urn:li:page:email_", b';')?;
-    (!t.is_empty()).then(|| String::from_utf8_lossy(&t).to_ascii_lowercase())
+    (!t.is_empty()).then(|| lower_text(t))
 }
 
 /// The decoded bytes of a value after `prefix` and before the first `stop` byte, or None
