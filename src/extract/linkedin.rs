@@ -5,12 +5,12 @@
 
 use std::borrow::Cow;
 
-use url::Url;
+use url::{form_urlencoded, Url};
 
 use super::ascii::starts_with_ci;
 use super::auth::is_domain_or_sub_ci;
 pub use super::auth::is_linkedin_domain;
-use super::weburl::WebUrl;
+use super::weburl::{self, WebUrl};
 
 /// Hosts that are not LinkedIn's but appear in genuine LinkedIn mail: app-store badges in
 /// the 2025 mercado footer (format notes section 8). Anything else outside LinkedIn's
@@ -144,7 +144,12 @@ impl QueryFacts {
         for (k, raw) in query_pairs(query.unwrap_or("")) {
             match k.as_ref() {
                 "trk" | "trkEmail" | "tracking" => q.templates.extend(trk_template(raw)),
-                "ek" => q.templates.push(decode_component(raw).to_ascii_lowercase()),
+                "ek" => {
+                    // Lower-cased in place: one copy whether or not decoding made one.
+                    let mut t = decode_component(raw).into_owned();
+                    t.make_ascii_lowercase();
+                    q.templates.push(t);
+                }
                 "lipi" => q.templates.extend(lipi_template(raw)),
                 "msgID" => q.has_msg_id = true,
                 _ => {}
@@ -170,7 +175,16 @@ impl QueryFacts {
 fn trk_template(raw: &str) -> Option<String> {
     let name = decoded_field(raw, b"eml-", b'-')?;
     let ok = !name.is_empty() && name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_');
-    ok.then(|| String::from_utf8_lossy(&name).to_ascii_lowercase())
+    ok.then(|| lower_text(name))
+}
+
+/// `String::from_utf8_lossy(&b).to_ascii_lowercase()` with one allocation at most, none
+/// when the bytes are owned already: ASCII lower-casing changes only ASCII letters, which
+/// UTF-8 repair never touches, so the two steps can swap.
+fn lower_text(b: Cow<'_, [u8]>) -> String {
+    let mut v = b.into_owned();
+    v.make_ascii_lowercase();
+    utf8_lossy(v)
 }
 
 /// The template in a `lipi` value, `urn:li:page:email_<t>;…`. UTF-8 repair never merges an
@@ -178,7 +192,7 @@ fn trk_template(raw: &str) -> Option<String> {
 /// same text as repairing all and cutting there.
 fn lipi_template(raw: &str) -> Option<String> {
     let t = decoded_field(raw, b"urn:li:page:email_", b';')?;
-    (!t.is_empty()).then(|| String::from_utf8_lossy(&t).to_ascii_lowercase())
+    (!t.is_empty()).then(|| lower_text(t))
 }
 
 /// The decoded bytes of a value after `prefix` and before the first `stop` byte, or None
@@ -354,7 +368,49 @@ const TRACKING_PARAMS: &[&str] = &[
 
 /// Strips tracking parameters and fragments; keeps `invitationId`, `sharedKey`,
 /// `mboxid` and anything we do not know to be tracking.
+///
+/// A plain link (see `weburl`) serialises as `Url` would serialise it from its own parts,
+/// so the result is built from those slices and the kept pairs re-encoded exactly as
+/// `Url::query_pairs_mut` encodes them; `Url::parse` and a parsed copy of every pair
+/// were most of the cost. Anything else goes through `Url`.
 pub fn strip_tracking(url: &str) -> String {
+    let u = url.trim();
+    let Some((host, path, query)) = weburl::plain(u) else {
+        return strip_tracking_parsed(url);
+    };
+    let mut out = String::with_capacity(u.len());
+    out.push_str(if starts_with_ci(u, "https://") {
+        "https://"
+    } else {
+        "http://"
+    });
+    out.push_str(host);
+    out.push_str(path);
+    let mut sep = '?';
+    for (k, raw) in query_pairs(query.unwrap_or("")) {
+        if is_tracking_param(&k) {
+            continue;
+        }
+        out.push(sep);
+        sep = '&';
+        out.extend(form_urlencoded::byte_serialize(k.as_bytes()));
+        out.push('=');
+        out.extend(form_urlencoded::byte_serialize(
+            decode_component(raw).as_bytes(),
+        ));
+    }
+    out
+}
+
+/// A name in `TRACKING_PARAMS`, in any ASCII case (the list is lower-case ASCII, so this
+/// is the list lookup of the name lower-cased, without the copy).
+fn is_tracking_param(name: &str) -> bool {
+    TRACKING_PARAMS.iter().any(|t| t.eq_ignore_ascii_case(name))
+}
+
+/// `strip_tracking` through `Url`, for links that are not plain; also the reference the
+/// plain path is tested against.
+fn strip_tracking_parsed(url: &str) -> String {
     let Ok(mut parsed) = Url::parse(url.trim()) else {
         return url.trim().to_string();
     };
@@ -736,6 +792,64 @@ mod tests {
         for u in &urls {
             assert_eq!(LinkFacts::of(u), reference_facts(u), "{u}");
         }
+    }
+
+    /// The plain path of `strip_tracking` gives what `Url` gives.
+    #[test]
+    fn stripping_matches_the_url_crate() {
+        let mut urls: Vec<String> = Vec::new();
+        for p in super::super::fixture_emls() {
+            let Ok(msg) = super::super::message::read(&std::fs::read(&p).unwrap()) else {
+                continue;
+            };
+            urls.extend(msg.links.into_iter().map(|l| l.url));
+        }
+        let queries = [
+            "",
+            "?",
+            "?&&",
+            "?a",
+            "?a=",
+            "?=b",
+            "?a=1&b=2#f",
+            "?trk=x&TRK=y&Trkemail=z&midToken=a&midSig=b&lipi=c&eid=d&otpToken=e&loid=f",
+            "?authToken=a&authType=b&fr=c&fe=d&tracking=e&invitationId=123&sharedKey=k",
+            "?%74rk=x&t%52k=y&trk+=z&+trk=w&fr%20=1&mboxid=m",
+            "?a=b+c&d=%20%2B%2b&e=%zz%&f=%e2%80%99&g=%ff%fe&h=~!$()*,;:@/?",
+            "?inviterVanityName=mo%C3%A9&x=a*b-c.d_e&y=%41%7E",
+            "?k%=%&%=%3D&==&a==b",
+            "#frag?trk=x",
+            "?x=1#",
+        ];
+        for base in [
+            "https://www.linkedin.com/comm/mynetwork/invite-accept/invitationId/1234567/",
+            "HTTP://www.linkedin.com",
+            "https://a.b/x;y=z",
+            "https://WWW.LinkedIn.com/in/x",
+            "https://a.b/./x",
+            "https://a.b:443/x",
+            "  https://a.b/x",
+        ] {
+            for q in queries {
+                urls.push(format!("{base}{q}"));
+            }
+        }
+        urls.extend(
+            [
+                "mailto:x@y",
+                "",
+                "https://",
+                "//a.b/x?trk=1",
+                "https://a.b/é?trk=1",
+            ]
+            .map(String::from),
+        );
+        let mut plain = 0;
+        for u in &urls {
+            assert_eq!(strip_tracking(u), strip_tracking_parsed(u), "{u}");
+            plain += usize::from(weburl::plain(u.trim()).is_some());
+        }
+        assert!(plain > 500, "only {plain} plain links");
     }
 
     #[test]

@@ -349,32 +349,73 @@ fn decoded_text(bytes: Vec<u8>, label: &str) -> String {
 /// Finds URLs in plain text with the label before them on the same line
 /// ("Accept: https://..."). Entities are decoded first because some exports of text parts
 /// carry `&amp;` inside URLs.
+///
+/// Only lines holding a "://" or a '&' (a character reference may decode to one) can hold
+/// a link, and text parts are mostly lines without either: those are found by searching
+/// the whole text, and only their lines are cut out and read, rather than splitting every
+/// line and decoding and searching each.
 pub fn text_links(text: &str) -> Vec<BodyLink> {
     let mut out = Vec::new();
-    for raw_line in text.lines() {
-        let line = html::decode_entities(raw_line);
-        let mut rest: &str = &line;
-        let mut consumed_label = false;
-        while let Some(pos) = find_url_start(rest) {
-            let label = if consumed_label {
-                String::new()
-            } else {
-                rest[..pos].trim().trim_end_matches(':').trim().to_string()
-            };
-            consumed_label = true;
-            let tail = &rest[pos..];
-            let end = url_end(tail);
-            let url = tail[..end].trim_end_matches(['.', ',', ';']);
-            out.push(BodyLink {
-                facts: super::linkedin::LinkFacts::of(url),
-                url: url.to_string(),
-                label,
-                hidden: false,
-            });
-            rest = &tail[end..];
+    let b = text.as_bytes();
+    // The next '&' and "://", each searched again only once the lines read have passed it.
+    let mut amp = memchr::memchr(b'&', b);
+    let mut sep = scheme_sep().find(b);
+    while let Some(hit) = [amp, sep].into_iter().flatten().min() {
+        // As `str::lines` cuts it: at '\n', less a '\r' just before the '\n'.
+        let start = memchr::memrchr(b'\n', &b[..hit]).map_or(0, |i| i + 1);
+        // `from`: where the next line starts.
+        let (end, from) = match memchr::memchr(b'\n', &b[hit..]) {
+            Some(i) => (hit + i, hit + i + 1),
+            None => (b.len(), b.len()),
+        };
+        let line = &text[start..end];
+        let line = if end < b.len() {
+            line.strip_suffix('\r').unwrap_or(line)
+        } else {
+            line
+        };
+        line_links(line, &mut out);
+        if amp.is_some_and(|a| a < from) {
+            amp = memchr::memchr(b'&', &b[from..]).map(|i| from + i);
+        }
+        if sep.is_some_and(|s| s < from) {
+            sep = scheme_sep().find(&b[from..]).map(|i| from + i);
         }
     }
     out
+}
+
+/// The links of one line of text, as `text_links` reads them.
+fn line_links(raw_line: &str, out: &mut Vec<BodyLink>) {
+    let line = html::decode_entities(raw_line);
+    let mut rest: &str = &line;
+    let mut consumed_label = false;
+    while let Some(pos) = find_url_start(rest) {
+        let label = if consumed_label {
+            String::new()
+        } else {
+            rest[..pos].trim().trim_end_matches(':').trim().to_string()
+        };
+        consumed_label = true;
+        let tail = &rest[pos..];
+        let end = url_end(tail);
+        let url = tail[..end].trim_end_matches(['.', ',', ';']);
+        out.push(BodyLink {
+            facts: super::linkedin::LinkFacts::of(url),
+            url: url.to_string(),
+            label,
+            hidden: false,
+        });
+        rest = &tail[end..];
+    }
+}
+
+/// A searcher for "://", built once: `memmem::find_iter` builds one per call, and this
+/// runs per line.
+fn scheme_sep() -> &'static memmem::Finder<'static> {
+    static SCHEME_SEP: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"://"));
+    &SCHEME_SEP
 }
 
 /// Where a URL that starts `tail` ends: at the first whitespace character or one of
@@ -406,11 +447,8 @@ fn url_end(tail: &str) -> usize {
 /// in text) rather than from every "h": the first "://" preceded by "http" or "https"
 /// gives the earliest start, since two "://" are at least three bytes apart.
 fn find_url_start(s: &str) -> Option<usize> {
-    // Built once: `memmem::find_iter` builds a searcher per call, and this runs per line.
-    static SCHEME_SEP: LazyLock<memmem::Finder<'static>> =
-        LazyLock::new(|| memmem::Finder::new(b"://"));
     let b = s.as_bytes();
-    SCHEME_SEP.find_iter(b).find_map(|p| {
+    scheme_sep().find_iter(b).find_map(|p| {
         if p >= 4 && b[p - 4..p].eq_ignore_ascii_case(b"http") {
             Some(p - 4)
         } else if p >= 5 && b[p - 5..p].eq_ignore_ascii_case(b"https") {
@@ -432,6 +470,40 @@ mod tests {
         assert_eq!(l[0].url, "https://www.linkedin.com/x?a=1&b=2");
         assert_eq!(l[1].label, "View Bob's profile");
         assert_eq!(l[1].url, "http://y.example/p");
+    }
+
+    /// `text_links` as it was before it skipped lines: every line split and read.
+    fn reference_text_links(text: &str) -> Vec<BodyLink> {
+        let mut out = Vec::new();
+        for raw_line in text.lines() {
+            line_links(raw_line, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn text_links_as_reading_every_line() {
+        let mut texts: Vec<String> = [
+            "",
+            "\n",
+            "https://a.b/x",
+            "Accept: https://a.b/x\r\nView: http://c.d/y.\r\n",
+            "x\r\nhttps://a.b/x\r",
+            "a &amp; b\nhttps&#58;//a.b/x &amp; http&colon;&sol;/c.d\r\n&\n&&://\n://",
+            "no links\nat all: ://x\nftp://y &lt;z&gt;\r\n\r\n",
+            "L1: https://a.b/1 https://a.b/2\nL2 https://a.b/3&amp;x=1\n\nHTTPS://A.B/4\n",
+            "é: https://a.b/é\u{2028}x\r\r\nx\rhttps://a.b/5\n\u{85}https://a.b/6",
+        ]
+        .map(String::from)
+        .to_vec();
+        for p in super::super::fixture_emls() {
+            if let Ok(m) = read(&std::fs::read(&p).unwrap()) {
+                texts.extend(m.text);
+            }
+        }
+        for t in &texts {
+            assert_eq!(text_links(t), reference_text_links(t), "{t:?}");
+        }
     }
 
     #[test]

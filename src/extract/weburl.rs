@@ -64,7 +64,7 @@ impl<'a> WebUrl<'a> {
 ///   with `xn--` (punycode is validated), the last starting with a letter (so it cannot be
 ///   read as an IPv4 address); no user info, no port;
 /// - no path segment starts with `.` or `%2e` (dot segments are resolved).
-fn plain(url: &str) -> Option<(&str, &str, Option<&str>)> {
+pub(super) fn plain(url: &str) -> Option<(&str, &str, Option<&str>)> {
     let rest = if starts_with_ci(url, "https://") {
         &url[8..]
     } else if starts_with_ci(url, "http://") {
