@@ -57,6 +57,15 @@ def ratio(a, b):
     return f"{a / b:.2f}×" if a and b else "–"
 
 
+def paired(a_rows, b_rows):
+    """Median of a/b over the runs both have. Clients run interleaved, so a run of one and
+    the same run of the other saw about the same load: pairing them cancels most of the
+    drift that spreads each client's times (the limit's own spread is a third of it)."""
+    b_by_run = {r["run"]: r["wall"] for r in b_rows}
+    rs = [r["wall"] / b_by_run[r["run"]] for r in a_rows if b_by_run.get(r["run"])]
+    return statistics.median(rs) if rs else None
+
+
 def main():
     res, machine, crit_dir, py_path, cpu_path = sys.argv[1:6]
     rows = load(res)
@@ -78,13 +87,18 @@ def main():
     p("")
     p("## First scan")
     p("")
-    p("| messages | invite-digest `poll --once` (fresh state) | limit: same search | limit: imaplib's search | Python imaplib + `email` | imapfilter | invite-digest ÷ limit | ÷ imaplib | ÷ imapfilter |")
-    p("|---:|---|---|---|---|---|---:|---:|---:|")
+    p("| messages | invite-digest `poll --once` (fresh state) | limit: same search | limit: imaplib's search | Python imaplib + `email` | imapfilter | invite-digest ÷ limit | ÷ limit, paired runs* | ÷ imaplib | ÷ imapfilter |")
+    p("|---:|---|---|---|---|---|---:|---:|---:|---:|")
     for s in sizes:
         fs, li, ln, ib, jf = (rows.get((k, s), []) for k in
                               ("first_scan", "limit", "limit_narrow", "imaplib", "imapfilter"))
         p(f"| {s:,} | {cell(fs)} | {cell(li)} | {cell(ln)} | {cell(ib)} | {cell(jf)} | "
-          f"{ratio(med(fs), med(li))} | {ratio(med(fs), med(ib))} | {ratio(med(fs), med(jf))} |")
+          f"{ratio(med(fs), med(li))} | {ratio(paired(fs, li), 1)} | {ratio(med(fs), med(ib))} | "
+          f"{ratio(med(fs), med(jf))} |")
+    p("")
+    p("\\* Median over the runs of (invite-digest's time ÷ the limit's time in the same run). "
+      "Each run times every client back to back, so the pair saw about the same load on the "
+      "server and the machine; the ratio of the medians mixes runs far apart.")
     p("")
     p("TLS trust: invite-digest has `ca_file = <test CA>`, and then loads only that file (not the "
       "system CA bundle). The limit, a native-tls client, runs with `SSL_CERT_FILE=<test CA> "
@@ -213,7 +227,10 @@ def main():
         p(f"| {name} | {value} | {'met' if ok else '**missed**' if ok is not None else '–'} |")
 
     fs, li, ib, jf = (med(rows.get((k, big), [])) for k in ("first_scan", "limit", "imaplib", "imapfilter"))
-    t(f"first scan ≤ 1.15× the limit ({big:,})", ratio(fs, li), fs / li <= 1.15 if fs and li else None)
+    fs_li = paired(rows.get(("first_scan", big), []), rows.get(("limit", big), []))
+    t(f"first scan ≤ 1.15× the limit ({big:,}; median of paired runs*)",
+      f"{ratio(fs_li, 1)} (ratio of the medians: {ratio(fs, li)})",
+      fs_li <= 1.15 if fs_li else None)
     t(f"first scan ≤ 0.9× imaplib ({big:,})", ratio(fs, ib), fs / ib <= 0.9 if fs and ib else None)
     t(f"first scan ≤ 0.6× imapfilter ({big:,})", ratio(fs, jf), fs / jf <= 0.6 if fs and jf else None)
     cmds = rows.get(("commands", big), [])
