@@ -638,14 +638,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn normalize_agrees_with_reference() {
-        let mut lines = tricky_lines();
-        // Every line of every fixture, raw: real layouts and real non-ASCII text.
+    /// Every line of every fixture, raw: real layouts and real non-ASCII text.
+    fn fixture_lines() -> Vec<String> {
+        let mut lines = Vec::new();
         for p in crate::extract::fixture_emls() {
             let raw = std::fs::read(&p).unwrap();
             lines.extend(String::from_utf8_lossy(&raw).lines().map(str::to_string));
         }
+        lines
+    }
+
+    #[test]
+    fn normalize_agrees_with_reference() {
+        let mut lines = tricky_lines();
+        lines.extend(fixture_lines());
         // Whole notes too: greeting and signature removal also run on multi-line text.
         lines.push("Hi Ana,\n\nWe met at the meetup.\n\n- Jo".into());
         lines.push("Hallo\nwelt - x\n– Jo Bo".into());
@@ -669,10 +675,7 @@ mod tests {
     #[test]
     fn collapsed_check_agrees_with_reference() {
         let mut lines = tricky_lines();
-        for p in crate::extract::fixture_emls() {
-            let raw = std::fs::read(&p).unwrap();
-            lines.extend(String::from_utf8_lossy(&raw).lines().map(str::to_string));
-        }
+        lines.extend(fixture_lines());
         for l in &lines {
             assert_eq!(
                 is_collapsed_ascii(l),

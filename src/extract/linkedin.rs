@@ -699,23 +699,17 @@ mod tests {
 
     #[test]
     fn facts_match_the_url_crate_on_every_fixture_link() {
-        let mut n = 0;
-        for p in super::super::fixture_emls() {
-            let Ok(msg) = super::super::message::read(&std::fs::read(&p).unwrap()) else {
-                continue;
-            };
-            for l in &msg.links {
-                assert_eq!(
-                    l.facts,
-                    reference_facts(&l.url),
-                    "{}: {}",
-                    p.display(),
-                    l.url
-                );
-                n += 1;
-            }
+        let links = super::super::fixture_links();
+        for (p, l) in &links {
+            assert_eq!(
+                l.facts,
+                reference_facts(&l.url),
+                "{}: {}",
+                p.display(),
+                l.url
+            );
         }
-        assert!(n > 500, "only {n} links");
+        assert!(links.len() > 500, "only {} links", links.len());
     }
 
     #[test]
@@ -797,13 +791,10 @@ mod tests {
     /// The plain path of `strip_tracking` gives what `Url` gives.
     #[test]
     fn stripping_matches_the_url_crate() {
-        let mut urls: Vec<String> = Vec::new();
-        for p in super::super::fixture_emls() {
-            let Ok(msg) = super::super::message::read(&std::fs::read(&p).unwrap()) else {
-                continue;
-            };
-            urls.extend(msg.links.into_iter().map(|l| l.url));
-        }
+        let mut urls: Vec<String> = super::super::fixture_links()
+            .into_iter()
+            .map(|(_, l)| l.url)
+            .collect();
         let queries = [
             "",
             "?",

@@ -436,9 +436,7 @@ mod tests {
 
     /// mailparse's own decoding of a base64 body, the reference for `decode_base64`.
     fn base64_reference(body: &[u8]) -> Option<Vec<u8>> {
-        let mut raw = b"Content-Transfer-Encoding: base64\r\n\r\n".to_vec();
-        raw.extend_from_slice(body);
-        mailparse::parse_mail(&raw).unwrap().get_body_raw().ok()
+        super::super::mailparse_decoded("base64", body).ok()
     }
 
     #[test]

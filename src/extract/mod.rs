@@ -414,6 +414,30 @@ pub(crate) fn fixture_emls() -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Every link of every fixture that reads as a message, with the file it came from.
+#[cfg(test)]
+pub(crate) fn fixture_links() -> Vec<(std::path::PathBuf, message::BodyLink)> {
+    let mut out = Vec::new();
+    for p in fixture_emls() {
+        if let Ok(msg) = message::read(&std::fs::read(&p).unwrap()) {
+            out.extend(msg.links.into_iter().map(|l| (p.clone(), l)));
+        }
+    }
+    out
+}
+
+/// mailparse's decoding of `body` under `Content-Transfer-Encoding: {encoding}`: the
+/// reference for our own base64 and quoted-printable decoders.
+#[cfg(test)]
+pub(crate) fn mailparse_decoded(
+    encoding: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, mailparse::MailParseError> {
+    let mut raw = format!("Content-Transfer-Encoding: {encoding}\r\n\r\n").into_bytes();
+    raw.extend_from_slice(body);
+    mailparse::parse_mail(&raw).unwrap().get_body_raw()
+}
+
 /// A small deterministic generator (an LCG) for tests that compare a fast path with its
 /// reference on many made-up inputs, without a crate.
 #[cfg(test)]

@@ -119,9 +119,7 @@ mod tests {
 
     /// mailparse's own decoding of the same body, the reference.
     fn reference(body: &[u8]) -> Vec<u8> {
-        let mut raw = b"Content-Transfer-Encoding: quoted-printable\r\n\r\n".to_vec();
-        raw.extend_from_slice(body);
-        mailparse::parse_mail(&raw).unwrap().get_body_raw().unwrap()
+        super::super::mailparse_decoded("quoted-printable", body).unwrap()
     }
 
     #[test]
