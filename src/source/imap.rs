@@ -708,7 +708,8 @@ impl ImapSource {
         // Widths of every slice but the last, which is open and takes the rest.
         let mut widths = vec![width; slices as usize - 1];
         if messages >= TAPER_FROM_MESSAGES {
-            let last = span - width * (slices - 1);
+            // width * (slices - 1) <= span whenever slices > 1 (span >= 20,000 per extra slice).
+            let last = span.saturating_sub(width * (slices - 1));
             widths.extend([last / 2, last / 4, last / 8]);
         }
         let mut plan = Vec::with_capacity(widths.len() + 1);
