@@ -437,7 +437,7 @@ pub fn detect_language(text: &str) -> Option<String> {
 ///
 /// Every word of a note and of the first lines of most invitations is looked up: a word
 /// of up to `LONGEST` bytes is packed, ASCII lower-cased, into one integer and searched
-/// for in a sorted table, which cost a third of hashing the string for a `HashMap`.
+/// for in a sorted table instead of hashing the string for a `HashMap`.
 fn stopword_langs(word: &str) -> u16 {
     static TABLE: std::sync::LazyLock<Vec<(u128, u16)>> = std::sync::LazyLock::new(|| {
         let mut t: Vec<(u128, u16)> = Vec::new();
