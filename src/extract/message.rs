@@ -501,7 +501,7 @@ mod tests {
 
     #[test]
     fn text_links_as_reading_every_line() {
-        let mut texts: Vec<String> = [
+        let texts: Vec<String> = [
             "",
             "\n",
             "https://a.b/x",
