@@ -332,12 +332,15 @@ pub fn template_of(msg: &Message) -> Option<String> {
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty());
     from_header.or_else(|| {
-        // Borrowed: mail has dozens of links with a few template names each.
-        let all = || msg.links.iter().flat_map(|l| &l.facts.templates);
+        // Read from the links only here, when there is no header to read.
+        let all = || {
+            msg.links
+                .iter()
+                .flat_map(|l| linkedin::link_templates(&l.url))
+        };
         all()
             .find(|t| linkedin::template_kind(t) != linkedin::TemplateKind::Other)
             .or_else(|| all().next())
-            .cloned()
     })
 }
 
