@@ -1253,7 +1253,7 @@ mod tests {
 
     #[test]
     fn ascii_run_end_as_bytewise() {
-        let mut rng = crate::extract::TestRng::new(0x5EED_0F_2A);
+        let mut rng = crate::extract::TestRng::new(0x5EED_0F2A);
         let alphabet = [
             0u8, 1, 8, b'\t', b'\n', 0x0B, 0x0C, b'\r', 0x0E, 0x1F, b' ', b'!', b'a', b'~', 0x7F,
             0x80, 0xA0, 0xA1, 0xC3, 0xFF,
