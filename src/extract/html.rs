@@ -190,18 +190,34 @@ struct Line {
 fn push_text(out: &mut Rendered, line: &mut Line, top: Option<&Open>, raw: &str) {
     let link = top.and_then(|o| o.link);
     let hidden = top.is_some_and(|o| o.hidden);
-    if hidden && link.is_none() {
-        // Nobody reads it (hidden preheaders are long runs of entities): skip decoding.
+    let anchor = link
+        .and_then(|idx| out.links.get_mut(idx))
+        .map(|l| &mut l.text);
+    if hidden {
+        // Nobody reads the line part (hidden preheaders are long runs of entities): only
+        // an anchor, if any, decodes.
+        if let Some(anchor) = anchor {
+            // Anchor text pieces are separated by a space, as if joined with ' ' and then
+            // collapsed: so each piece starts after pending whitespace.
+            let mut space = true;
+            decode_pieces(raw, |p| push_collapsed(anchor, p, &mut space));
+        }
         return;
     }
-    let text = decode_entities(raw);
-    if let Some(l) = link.and_then(|idx| out.links.get_mut(idx)) {
-        // Anchor text pieces are separated by a space, as if joined with ' ' and then
-        // collapsed: so each piece starts after pending whitespace.
-        push_collapsed(&mut l.text, &text, &mut true);
-    }
-    if !hidden {
-        push_collapsed(&mut line.text, &text, &mut line.space);
+    let before = line.text.len();
+    decode_pieces(raw, |p| push_collapsed(&mut line.text, p, &mut line.space));
+    if let Some(anchor) = anchor {
+        // What the line gained is this text collapsed, after one separating space if the
+        // line had text before (collapsed text never starts with a space otherwise): the
+        // anchor takes the same, separated by a space when it has text already.
+        let added = line.text.get(before..).unwrap_or_default();
+        let added = added.strip_prefix(' ').unwrap_or(added);
+        if !added.is_empty() {
+            if !anchor.is_empty() {
+                anchor.push(' ');
+            }
+            anchor.push_str(added);
+        }
     }
 }
 
@@ -662,16 +678,26 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
+    decode_pieces(s, |piece| out.push_str(piece));
+    Cow::Owned(out)
+}
+
+/// Hands `s` entity-decoded to `sink`, piece by piece: the text between references as
+/// written, and each decoded reference as its character. Text is rendered straight from
+/// the pieces, so a body with entities is not first copied into a decoded string.
+fn decode_pieces(s: &str, mut sink: impl FnMut(&str)) {
     let mut rest = s;
     // memchr, not `str::find`: hrefs hold an "&amp;" every few dozen bytes, and the char
     // searcher's set-up per call cost more than the search.
     while let Some(pos) = memchr(b'&', rest.as_bytes()) {
-        out.push_str(&rest[..pos]);
+        if pos > 0 {
+            sink(&rest[..pos]);
+        }
         rest = &rest[pos..];
         // Tracking URLs hold an "&amp;" every few dozen bytes and little else: it is taken
         // as a whole, without measuring and looking up the name (the same answer).
         if let Some(after) = rest.strip_prefix("&amp;") {
-            out.push('&');
+            sink("&");
             rest = after;
             continue;
         }
@@ -686,17 +712,18 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
         let has_semi = rest[end..].starts_with(';');
         match entity_char(name) {
             Some(c) => {
-                out.push(c);
+                sink(c.encode_utf8(&mut [0; 4]));
                 rest = &rest[end + usize::from(has_semi)..];
             }
             None => {
-                out.push('&');
+                sink("&");
                 rest = &rest[1..];
             }
         }
     }
-    out.push_str(rest);
-    Cow::Owned(out)
+    if !rest.is_empty() {
+        sink(rest);
+    }
 }
 
 /// The character a reference's name (what follows '&', without ';') stands for: numeric
@@ -1314,6 +1341,75 @@ mod tests {
                 push_collapsed(&mut out, a, &mut true);
                 push_collapsed(&mut out, b, &mut true);
                 assert_eq!(out, reference(&format!("{a} {b}")), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    /// `push_text` as it was: decode into a string, then collapse it into the anchor and
+    /// the line separately.
+    fn push_text_reference(out: &mut Rendered, line: &mut Line, top: Option<&Open>, raw: &str) {
+        let link = top.and_then(|o| o.link);
+        let hidden = top.is_some_and(|o| o.hidden);
+        if hidden && link.is_none() {
+            return;
+        }
+        let text = decode_entities(raw);
+        if let Some(l) = link.and_then(|idx| out.links.get_mut(idx)) {
+            push_collapsed(&mut l.text, &text, &mut true);
+        }
+        if !hidden {
+            push_collapsed(&mut line.text, &text, &mut line.space);
+        }
+    }
+
+    /// Random pieces of text (entities that decode to spaces and letters, Unicode spaces,
+    /// plain words) pushed under random open elements, hidden or not, in a link or not:
+    /// the line, its pending space and the anchor texts as the reference builds them.
+    #[test]
+    fn push_text_as_reference() {
+        let pieces = [
+            "", " ", "  ", "\t", "\n", "a", "Bc", "é", "\u{A0}", "\u{200B}", "&nbsp;", "&#32;",
+            "&#x20;", "&amp;", "&amp", "&", "&bogus;", "&#160;", "&zwnj;", "&#65;", "x&y",
+        ];
+        let mut rng = crate::extract::TestRng::new(0x7E47_5EED);
+        for _ in 0..20_000 {
+            let (mut out, mut line) = (Rendered::default(), Line::default());
+            let (mut want_out, mut want_line) = (Rendered::default(), Line::default());
+            for _ in 0..rng.next() % 4 {
+                let link = Link {
+                    href: String::new(),
+                    text: String::new(),
+                    hidden: false,
+                };
+                out.links.push(link.clone());
+                want_out.links.push(link);
+            }
+            for _ in 0..1 + rng.next() % 6 {
+                let mut raw = String::new();
+                for _ in 0..rng.next() % 5 {
+                    raw.push_str(pieces[rng.next() % pieces.len()]);
+                }
+                let n = out.links.len();
+                let top = match rng.next() % 3 {
+                    0 => None,
+                    _ => Some(Open {
+                        name: "p",
+                        hidden: rng.next() % 3 == 0,
+                        link: (n > 0 && rng.next() % 2 == 0).then(|| rng.next() % n),
+                    }),
+                };
+                push_text(&mut out, &mut line, top.as_ref(), &raw);
+                push_text_reference(&mut want_out, &mut want_line, top.as_ref(), &raw);
+                assert_eq!(out, want_out, "{raw:?}");
+                assert_eq!(
+                    (&line.text, line.space),
+                    (&want_line.text, want_line.space),
+                    "{raw:?}"
+                );
+                if rng.next() % 4 == 0 {
+                    break_line(&mut out, &mut line);
+                    break_line(&mut want_out, &mut want_line);
+                }
             }
         }
     }
