@@ -272,18 +272,55 @@ impl<'a> BodySample<'a> {
     }
 }
 
+/// The text part (entities decoded) and the HTML lines, joined with line ends and
+/// lower-cased as `str::to_lowercase` would lower-case the joined text. Each piece is
+/// lower-cased straight into the sample: a line end is neither cased nor case-ignorable,
+/// so the one context-dependent mapping (a final sigma) never looks across it.
 fn body_sample(msg: &Message) -> String {
-    let mut s = msg
-        .text
-        .as_deref()
-        .map(html::decode_entities)
-        .unwrap_or_default()
-        .into_owned();
+    let text = msg.text.as_deref().map(html::decode_entities);
+    let len = text.as_deref().map_or(0, str::len)
+        + msg.html_lines.iter().map(|l| l.len() + 1).sum::<usize>();
+    let mut s = String::with_capacity(len);
+    if let Some(t) = &text {
+        push_lowercase(&mut s, t);
+    }
     for l in &msg.html_lines {
         s.push('\n');
-        s.push_str(l);
+        push_lowercase(&mut s, l);
     }
-    s.to_lowercase()
+    s
+}
+
+/// Appends `t.to_lowercase()` to `out`. `str::to_lowercase` goes character by character
+/// from the first non-ASCII character on, and LinkedIn's mail has one (a no-break space,
+/// a curly quote) near the top, so lower-casing the sample was most of building it. Here
+/// ASCII runs are lower-cased in bulk and other characters one by one with
+/// `char::to_lowercase`, which is what `str::to_lowercase` does for every character but
+/// a capital sigma: text with one is lower-cased by `str::to_lowercase` itself.
+fn push_lowercase(out: &mut String, t: &str) {
+    if t.contains('\u{3a3}') {
+        out.push_str(&t.to_lowercase());
+        return;
+    }
+    let mut rest = t;
+    while !rest.is_empty() {
+        let n = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        let (ascii, tail) = rest.split_at(n);
+        let start = out.len();
+        out.push_str(ascii);
+        if let Some(run) = out.get_mut(start..) {
+            run.make_ascii_lowercase();
+        }
+        let mut chars = tail.chars();
+        while let Some(c) = chars.clone().next().filter(|c| !c.is_ascii()) {
+            out.extend(c.to_lowercase());
+            chars.next();
+        }
+        rest = chars.as_str();
+    }
 }
 
 fn contains_any(hay: &str, needles: &[&str]) -> bool {
@@ -468,6 +505,51 @@ impl TestRng {
 
 #[cfg(test)]
 mod tests {
+    /// `body_sample` as it was: the joined text, lower-cased at once.
+    fn body_sample_reference(msg: &Message) -> String {
+        let mut s = msg
+            .text
+            .as_deref()
+            .map(html::decode_entities)
+            .unwrap_or_default()
+            .into_owned();
+        for l in &msg.html_lines {
+            s.push('\n');
+            s.push_str(l);
+        }
+        s.to_lowercase()
+    }
+
+    #[test]
+    fn body_sample_agrees_with_reference() {
+        for p in fixture_emls() {
+            if let Ok(msg) = message::read(&std::fs::read(&p).unwrap()) {
+                assert_eq!(body_sample(&msg), body_sample_reference(&msg), "{p:?}");
+            }
+        }
+    }
+
+    /// Made-up pieces with capital sigmas, letters that lower-case to several characters or
+    /// to ASCII (Kelvin sign, dotted capital I), case-ignorable marks and line ends.
+    #[test]
+    fn push_lowercase_agrees_with_to_lowercase_on_random_texts() {
+        let mut rng = TestRng::new(13);
+        let alphabet =
+            b"  aZ.'\n\xce\xa3\xce\xa3\xce\xb1\xe2\x84\xaa\xc4\xb0\xc3\x89\xcc\x81\xe1\xba\x9e&;";
+        for _ in 0..20_000 {
+            let bytes = rng.bytes(alphabet, 30);
+            let t = String::from_utf8_lossy(&bytes);
+            let mut got = String::new();
+            push_lowercase(&mut got, &t);
+            assert_eq!(got, t.to_lowercase(), "{t:?}");
+            let msg = Message {
+                text: Some(t.to_string()),
+                html_lines: t.split('\n').map(str::to_string).collect(),
+                ..Message::default()
+            };
+            assert_eq!(body_sample(&msg), body_sample_reference(&msg), "{t:?}");
+        }
+    }
     use super::*;
 
     #[test]
