@@ -1226,6 +1226,19 @@ mod tests {
         }
     }
 
+    /// Asserts that `got` and `want` agree on `b` at every position from 0 to `last`: the
+    /// byte scanners here are checked against their references this way.
+    fn same_at_every_position<T: PartialEq + std::fmt::Debug>(
+        b: &[u8],
+        last: usize,
+        got: impl Fn(&[u8], usize) -> T,
+        want: impl Fn(&[u8], usize) -> T,
+    ) {
+        for i in 0..=last {
+            assert_eq!(got(b, i), want(b, i), "{b:?} {i}");
+        }
+    }
+
     /// At every '<' of every fixture, and at every position of made-up markup: quotes of
     /// both kinds open and closed at every distance from a chunk boundary, short and long.
     #[test]
@@ -1249,13 +1262,7 @@ mod tests {
                 let long = rng.bytes(b"ab&=", 120);
                 b.splice(at..at, long);
             }
-            for i in 0..=b.len() + 1 {
-                assert_eq!(
-                    find_tag_end(&b, i),
-                    find_tag_end_reference(&b, i),
-                    "{b:?} {i}"
-                );
-            }
+            same_at_every_position(&b, b.len() + 1, find_tag_end, find_tag_end_reference);
         }
     }
 
@@ -1287,13 +1294,7 @@ mod tests {
         ];
         for _ in 0..50_000 {
             let b = rng.bytes(&alphabet, 40);
-            for i in 0..=b.len() {
-                assert_eq!(
-                    ascii_run_end(&b, i),
-                    ascii_run_end_reference(&b, i),
-                    "{b:?} {i}"
-                );
-            }
+            same_at_every_position(&b, b.len(), ascii_run_end, ascii_run_end_reference);
         }
     }
 
