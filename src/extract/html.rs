@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use memchr::memchr;
 
 use super::ascii::find_ci as find_ascii_ci;
+use super::tags::{self, KEY_LEN};
 
 /// A link found in the HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,8 @@ struct Open<'a> {
     /// Tag name as written (compared ASCII case-insensitively): borrowed, because copying
     /// it was an allocation per tag.
     name: &'a str,
+    /// The name's `tags::key`: closing tags find their element by it.
+    key: u128,
     /// This element or one around it is hidden: the stack only grows and shrinks at the
     /// top, so carrying the flag down answers "is anything open hidden" in O(1).
     hidden: bool,
@@ -43,12 +46,27 @@ struct Open<'a> {
     link: Option<usize>,
 }
 
+impl Open<'_> {
+    /// Whether this element has the name `name` (with key `key`), ASCII case-insensitively.
+    fn is(&self, name: &str, key: u128) -> bool {
+        // Equal keys are equal names unless both are longer than a key holds.
+        self.key == key
+            && self.name.len() == name.len()
+            && (name.len() <= KEY_LEN || self.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// `tags::key` of the names `render` looks for itself.
+const KEY_A: u128 = tags::key(b"a");
+const KEY_IMG: u128 = tags::key(b"img");
+
 /// Renders `html` into visible lines and links.
 pub fn render(html: &str) -> Rendered {
     let mut out = Rendered::default();
     let mut stack: Vec<Open<'_>> = Vec::new();
     let mut line = Line::default();
     let mut scratch = String::new();
+    let mut words = Words::default();
     let bytes = html.as_bytes();
     let mut i = 0;
     let mut text_start = 0;
@@ -60,66 +78,33 @@ pub fn render(html: &str) -> Rendered {
             let raw = &html[text_start..i];
             push_text(&mut out, &mut line, stack.last(), raw);
         }
-        // Comments and doctype.
-        if html[i..].starts_with("<!--") {
-            let end = html[i + 4..]
-                .find("-->")
-                .map(|e| i + 4 + e + 3)
-                .unwrap_or(bytes.len());
-            i = end;
+        if matches!(bytes.get(i + 1), Some(b'!' | b'?')) {
+            i = skip_markup_declaration(html, i);
             text_start = i;
             continue;
         }
-        if html[i..].starts_with("<!") || html[i..].starts_with("<?") {
-            let end = memchr(b'>', &bytes[i..])
-                .map(|e| i + e + 1)
-                .unwrap_or(bytes.len());
-            i = end;
-            text_start = i;
-            continue;
-        }
-        let Some(tag_end) = find_tag_end(bytes, i + 1) else {
+        let Some(tag) = read_tag(bytes, i, &mut words) else {
             // A lone '<' in text: treat it as text.
             i += 1;
             continue;
         };
-        let inner = &html[i + 1..tag_end];
-        i = tag_end + 1;
+        i = tag.end + 1;
         text_start = i;
-        let closing = inner.starts_with('/');
-        let inner = inner.trim_start_matches('/');
-        // A byte search: every byte it stops at is ASCII, so the slices below are on char
-        // boundaries.
-        let name_end = inner
-            .bytes()
-            .position(|c| c.is_ascii_whitespace() || c == b'/' || c == b'>')
-            .unwrap_or(inner.len());
-        // As written; compared case-insensitively, lower-cased only when kept on the stack.
-        let name = &inner[..name_end];
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b':' || c == b'-')
-        {
+        if !tag.named {
             continue;
         }
-        let attrs = &inner[name_end..];
-        let kind = super::tags::kind(name);
-        let is_block = kind.block;
-        if closing {
-            if is_block {
-                break_line(&mut out, &mut line);
-            }
-            if let Some(pos) = stack
-                .iter()
-                .rposition(|o| o.name.eq_ignore_ascii_case(name))
-            {
+        // Every position below is at an ASCII byte (or the end): char boundaries.
+        let name = &html[tag.name.0..tag.name.1];
+        let attrs = &html[tag.name.1..tag.end];
+        let kind = tags::kind_of_key(tag.key);
+        if kind.block {
+            break_line(&mut out, &mut line);
+        }
+        if tag.closing {
+            if let Some(pos) = stack.iter().rposition(|o| o.is(name, tag.key)) {
                 stack.truncate(pos);
             }
             continue;
-        }
-        if is_block {
-            break_line(&mut out, &mut line);
         }
         if kind.skip_content {
             // Skip to the matching close tag.
@@ -134,12 +119,12 @@ pub fn render(html: &str) -> Rendered {
             text_start = i;
             continue;
         }
-        let self_closing = inner.trim_end().ends_with('/');
-        if kind.void || self_closing {
-            if name.eq_ignore_ascii_case("img") {
+        // An opening tag's text starts with its name.
+        if kind.void || ends_with_slash(&html[tag.name.0..tag.end]) {
+            if tag.key == KEY_IMG {
                 // An image's alt text is not body text, but a tracking pixel or logo link is
                 // still a link: record src for the host check.
-                if let Some(src) = TagAttrs::scan(attrs, b"src", false).link {
+                if let Some(src) = words.read(attrs, tag.name.1, b"src", false).link {
                     out.links.push(Link {
                         href: decode_entities(src).into_owned(),
                         text: String::new(),
@@ -151,8 +136,8 @@ pub fn render(html: &str) -> Rendered {
         }
         let parent = stack.last();
         let hidden_around = parent.is_some_and(|o| o.hidden);
-        let is_a = name.eq_ignore_ascii_case("a");
-        let found = TagAttrs::scan(attrs, if is_a { b"href" } else { b"" }, true);
+        let link_name: &[u8] = if tag.key == KEY_A { b"href" } else { b"" };
+        let found = words.read(attrs, tag.name.1, link_name, true);
         let hidden = found.hides(attrs, &mut scratch);
         let mut link = parent.and_then(|o| o.link);
         if let Some(href) = found.link {
@@ -165,6 +150,7 @@ pub fn render(html: &str) -> Rendered {
         }
         stack.push(Open {
             name,
+            key: tag.key,
             hidden: hidden || hidden_around,
             link,
         });
@@ -175,6 +161,202 @@ pub fn render(html: &str) -> Rendered {
     }
     break_line(&mut out, &mut line);
     out
+}
+
+/// Where a comment (`<!--...-->`), doctype or processing instruction starting at `lt`
+/// ends: after its end, or the end of the text.
+fn skip_markup_declaration(html: &str, lt: usize) -> usize {
+    let bytes = html.as_bytes();
+    if html[lt..].starts_with("<!--") {
+        return html[lt + 4..]
+            .find("-->")
+            .map(|e| lt + 4 + e + 3)
+            .unwrap_or(bytes.len());
+    }
+    memchr(b'>', &bytes[lt..])
+        .map(|e| lt + e + 1)
+        .unwrap_or(bytes.len())
+}
+
+/// Whether a tag's text (between '<' and '>') ends with '/' once trailing whitespace is
+/// trimmed: a self-closing tag. The last byte decides unless it may be whitespace.
+fn ends_with_slash(inner: &str) -> bool {
+    match inner.as_bytes().last() {
+        Some(b'/') => true,
+        Some(c) if c.is_ascii() && !is_ascii_space(*c) => false,
+        _ => inner.trim_end().ends_with('/'),
+    }
+}
+
+/// One tag as `read_tag` finds it.
+struct Tag {
+    /// It starts with '/'.
+    closing: bool,
+    /// Its name (after any '/'): start and end.
+    name: (usize, usize),
+    /// The name is a name: not empty, of letters, digits, ':' and '-', and followed by
+    /// whitespace, '/' or the end of the tag.
+    named: bool,
+    /// `tags::key` of the name.
+    key: u128,
+    /// Its '>'.
+    end: usize,
+}
+
+/// Reads the tag whose '<' is at `lt`: its name (lower-cased into its key on the way), its
+/// end, and into `words` where its attribute text has words rendering may read. None if
+/// it is no tag (a lone '<').
+///
+/// Finding the end, then walking the attribute text again word by word for the attributes,
+/// read every tag twice: one pass over the bytes now finds both (`scan_tag`).
+fn read_tag(bytes: &[u8], lt: usize, words: &mut Words) -> Option<Tag> {
+    // A tag must start with a letter or '/' to be a tag at all.
+    let first = *bytes.get(lt + 1)?;
+    if !(first.is_ascii_alphabetic() || first == b'/') {
+        return None;
+    }
+    let mut start = lt + 1;
+    while bytes.get(start) == Some(&b'/') {
+        start += 1;
+    }
+    let mut end = start;
+    let mut key = 0u128;
+    while let Some(&c) = bytes.get(end) {
+        if !(c.is_ascii_alphanumeric() || c == b':' || c == b'-') {
+            break;
+        }
+        if end - start < KEY_LEN {
+            key |= u128::from(c | 0x20) << (8 * (end - start));
+        }
+        end += 1;
+    }
+    // The name holds no quote or '>': the tag's end is found from the name's end as from
+    // its start.
+    words.clear();
+    let tag_end = scan_tag(bytes, end, words)?;
+    let named = end > start
+        && bytes
+            .get(end)
+            .is_some_and(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>');
+    Some(Tag {
+        closing: first == b'/',
+        name: (start, end),
+        named,
+        key,
+        end: tag_end,
+    })
+}
+
+/// How many word starts `Words` keeps; a tag with more is read again as a whole.
+const MAX_WORDS: usize = 16;
+
+/// The positions in a tag where a word separated by ASCII whitespace starts with 's' or
+/// 'h' in any case: where `style`, `hidden`, `href` and `src` may start. The attributes
+/// rendering reads are found among them without reading the attribute text again.
+#[derive(Default)]
+struct Words {
+    at: [usize; MAX_WORDS],
+    /// How many were found (more than `MAX_WORDS` when some were not kept).
+    n: usize,
+}
+
+impl Words {
+    fn clear(&mut self) {
+        self.n = 0;
+    }
+
+    #[inline]
+    fn push(&mut self, pos: usize) {
+        if let Some(slot) = self.at.get_mut(self.n) {
+            *slot = pos;
+        }
+        self.n += 1;
+    }
+
+    /// What `TagAttrs::scan(attrs, link, hiding)` reads, given that `attrs` starts at
+    /// `from` and these are its words (`link` must start with 's' or 'h').
+    fn read<'a>(&self, attrs: &'a str, from: usize, link: &[u8], hiding: bool) -> TagAttrs<'a> {
+        debug_assert!(link.first().is_none_or(|c| matches!(c | 0x20, b's' | b'h')));
+        match self.at.get(..self.n) {
+            Some(kept) => TagAttrs::read_words(
+                attrs,
+                kept.iter().map(|&p| p.wrapping_sub(from)),
+                link,
+                hiding,
+            ),
+            None => TagAttrs::scan(attrs, link, hiding),
+        }
+    }
+}
+
+/// Finds the end of a tag (its first '>' outside quotes; a quote left open runs to the
+/// end: no tag) from `from`, outside the name, and records in `words` the word starts
+/// (after ASCII whitespace, inside quotes too) that begin with 's' or 'h'.
+///
+/// Eight bytes at a time, stopping at bytes up to '\'' (whitespace and both quotes, and a
+/// few rarer ones) and at '>': the masks are exact, so every stop in a word is handled
+/// without reading it again.
+fn scan_tag(bytes: &[u8], from: usize, words: &mut Words) -> Option<usize> {
+    let mut quote = 0u8;
+    let mut pos = from;
+    while let Some(chunk) = bytes.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*chunk);
+        let mut stops = bytes_at_most(x, b'\'') | bytes_equal(x, b'>');
+        while stops != 0 {
+            let k = stops.trailing_zeros() as usize / 8;
+            stops &= stops - 1;
+            let c = (x >> (8 * k)) as u8;
+            if tag_step(bytes, pos + k, c, &mut quote, words) {
+                return Some(pos + k);
+            }
+        }
+        pos += 8;
+    }
+    while let Some(&c) = bytes.get(pos) {
+        if tag_step(bytes, pos, c, &mut quote, words) {
+            return Some(pos);
+        }
+        pos += 1;
+    }
+    None
+}
+
+/// One byte `c` at `p` of `scan_tag`: whether it ends the tag.
+#[inline(always)]
+fn tag_step(bytes: &[u8], p: usize, c: u8, quote: &mut u8, words: &mut Words) -> bool {
+    match c {
+        b'>' => return *quote == 0,
+        b'"' | b'\'' => {
+            if *quote == 0 {
+                *quote = c;
+            } else if *quote == c {
+                *quote = 0;
+            }
+        }
+        _ => {
+            if c.is_ascii_whitespace()
+                && bytes
+                    .get(p + 1)
+                    .is_some_and(|&n| matches!(n | 0x20, b's' | b'h'))
+            {
+                words.push(p + 1);
+            }
+        }
+    }
+    false
+}
+
+/// The high bit of each byte of `x` that equals `c`, exactly (no borrow between bytes).
+#[inline]
+fn bytes_equal(x: u64, c: u8) -> u64 {
+    let z = x ^ splat(c);
+    !(((z & splat(0x7F)) + splat(0x7F)) | z) & splat(0x80)
+}
+
+/// The high bit of each byte of `x` that is at most `c` (below 0x80), exactly.
+#[inline]
+fn bytes_at_most(x: u64, c: u8) -> u64 {
+    !(((x & splat(0x7F)) + splat(0x7F - c)) | x) & splat(0x80)
 }
 
 /// The line being built, kept whitespace-collapsed as text arrives so that ending it is a
@@ -320,30 +502,6 @@ fn is_wide_space(c: char) -> bool {
         )
 }
 
-/// Where the tag whose name starts at `i` ends (its '>'), or None if it is no tag.
-///
-/// Mail HTML puts a class and a long style on nearly every tag, so a tag holds some eight
-/// quotes a few dozen bytes apart: one memchr3 per quote and one memchr per closing quote
-/// paid their set-up sixteen times a tag. Eight bytes at a time (`find_tag_stop`,
-/// `find_byte`) is cheaper at those distances.
-fn find_tag_end(bytes: &[u8], i: usize) -> Option<usize> {
-    // A tag must start with a letter, '/', '!' to be a tag at all.
-    match bytes.get(i) {
-        Some(b) if b.is_ascii_alphabetic() || *b == b'/' => {}
-        _ => return None,
-    }
-    // The first '>' outside quotes; a quote left open runs to the end (no tag).
-    let mut i = i;
-    loop {
-        let p = i + find_tag_stop(bytes.get(i..)?)?;
-        let q = *bytes.get(p)?;
-        if q == b'>' {
-            return Some(p);
-        }
-        i = p + 1 + find_byte(q, bytes.get(p + 1..)?)? + 1;
-    }
-}
-
 /// The high bit of each zero byte of `v`, and possibly of bytes above the lowest zero one (a
 /// borrow runs upwards), never below it: the lowest set bit is exact.
 #[inline]
@@ -381,26 +539,6 @@ fn find_byte(c: u8, hay: &[u8]) -> Option<usize> {
     memchr(c, hay.get(pos..).unwrap_or_default()).map(|p| pos + p)
 }
 
-/// Position of the first '>', '"' or '\'' in `hay`, as memchr3 answers, eight bytes at a
-/// time: outside quotes a tag holds only short stretches (` class=`, ` style=`).
-fn find_tag_stop(hay: &[u8]) -> Option<usize> {
-    let mut pos = 0;
-    while let Some(chunk) = hay.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
-        let x = u64::from_le_bytes(*chunk);
-        let hit = zero_bytes(x ^ splat(b'>'))
-            | zero_bytes(x ^ splat(b'"'))
-            | zero_bytes(x ^ splat(b'\''));
-        if hit != 0 {
-            return Some(pos + hit.trailing_zeros() as usize / 8);
-        }
-        pos += 8;
-    }
-    let tail = hay.get(pos..).unwrap_or_default();
-    tail.iter()
-        .position(|&b| matches!(b, b'>' | b'"' | b'\''))
-        .map(|p| pos + p)
-}
-
 /// Reads one attribute value (entity-decoded) from a tag's attribute text.
 pub fn attr(attrs: &str, name: &str) -> Option<String> {
     TagAttrs::scan(attrs, name.as_bytes(), false)
@@ -432,7 +570,7 @@ impl<'a> TagAttrs<'a> {
     /// where the name is followed by optional whitespace and '=', and that match decides
     /// (a later one is never read, even when the first has no value).
     fn scan(attrs: &'a str, link: &[u8], hiding: bool) -> Self {
-        let mut found = TagAttrs::default();
+        let found = TagAttrs::default();
         // Text shorter than "style=" or "hidden" and than `link` with its '=' holds none
         // of them: most tags (`<td>`, `<tr>`) have no attributes at all.
         let shortest = match (hiding, link.len()) {
@@ -444,12 +582,24 @@ impl<'a> TagAttrs<'a> {
         if attrs.len() < shortest {
             return found;
         }
+        Self::read_words(attrs, WordStarts::new(attrs.as_bytes()), link, hiding)
+    }
+
+    /// `scan`, given the word starts of `attrs` (in order; those that start with none of
+    /// the names' first bytes may be left out).
+    fn read_words(
+        attrs: &'a str,
+        starts: impl Iterator<Item = usize>,
+        link: &[u8],
+        hiding: bool,
+    ) -> Self {
+        let mut found = TagAttrs::default();
         let b = attrs.as_bytes();
         let (mut link_done, mut style_done) = (link.is_empty(), !hiding);
         // The first byte, lower-cased as `| 0x20` does: a word whose first byte differs
         // so cannot match (a non-letter equals itself, and then also with the bit set).
         let link_first = link.first().map(|c| c | 0x20);
-        for s in WordStarts::new(b) {
+        for s in starts {
             let word = b.get(s..).unwrap_or_default();
             let Some(first) = word.first().map(|c| c | 0x20) else {
                 continue;
@@ -1239,30 +1389,108 @@ mod tests {
         }
     }
 
+    /// `scan_tag` as the two passes it replaced: the memchr search for the end, then the
+    /// word starts of the text up to it that begin with 's' or 'h'.
+    fn scan_tag_reference(bytes: &[u8], i: usize) -> Option<(usize, Vec<usize>)> {
+        let end = find_tag_end_reference(bytes, i)?;
+        let text = &bytes[i..end];
+        let words = WordStarts::new(text)
+            .filter(|&s| s > 0)
+            .filter(|&s| text.get(s).is_some_and(|c| matches!(c | 0x20, b's' | b'h')))
+            .map(|s| i + s)
+            .collect();
+        Some((end, words))
+    }
+
+    /// `scan_tag` from `i`, with all the words it found (however many).
+    fn scan_tag_all(bytes: &[u8], i: usize) -> Option<(usize, Vec<usize>)> {
+        // Only where a tag may start, as `read_tag` calls it (after a name).
+        match bytes.get(i) {
+            Some(b) if b.is_ascii_alphabetic() || *b == b'/' => {}
+            _ => return None,
+        }
+        let mut words = Words::default();
+        let end = scan_tag(bytes, i, &mut words)?;
+        let mut all = Vec::new();
+        // Too many to keep: the kept ones must be the first, and the count right.
+        let want = scan_tag_reference(bytes, i)
+            .map(|(_, w)| w)
+            .unwrap_or_default();
+        assert_eq!(words.n, want.len(), "{bytes:?} {i}");
+        all.extend(&words.at[..words.n.min(MAX_WORDS)]);
+        all.extend(want.iter().skip(MAX_WORDS));
+        Some((end, all))
+    }
+
     /// At every '<' of every fixture, and at every position of made-up markup: quotes of
-    /// both kinds open and closed at every distance from a chunk boundary, short and long.
+    /// both kinds open and closed at every distance from a chunk boundary, short and long,
+    /// whitespace of every kind and the bytes next to the stop bytes.
     #[test]
-    fn find_tag_end_as_memchr() {
+    fn scan_tag_as_reference() {
         let mut tags = 0;
         for html in fixture_htmls() {
             let b = html.as_bytes();
             for (at, _) in html.match_indices('<') {
-                assert_eq!(find_tag_end(b, at + 1), find_tag_end_reference(b, at + 1));
+                assert_eq!(scan_tag_all(b, at + 1), scan_tag_reference(b, at + 1));
                 tags += 1;
             }
         }
         assert!(tags > 10_000, "{tags}");
         let mut rng = crate::extract::TestRng::new(0x7A6E_11D5);
-        let alphabet = b"<>\"'a/ =\n\x00\xff\xc3";
+        let alphabet = b"<>\"'a/ =\n\x00\xff\xc3sShH\t\x0b\x0c\r!&=?";
         for _ in 0..20_000 {
             let mut b = rng.bytes(alphabet, 40);
             if rng.next() % 3 == 0 {
-                // A long quoted value, past `find_byte`'s own chunks.
+                // A long quoted value, past a chunk, with words in it.
                 let at = rng.next() % (b.len() + 1);
-                let long = rng.bytes(b"ab&=", 120);
+                let long = rng.bytes(b"ab&= s", 120);
                 b.splice(at..at, long);
             }
-            same_at_every_position(&b, b.len() + 1, find_tag_end, find_tag_end_reference);
+            same_at_every_position(&b, b.len() + 1, scan_tag_all, scan_tag_reference);
+        }
+    }
+
+    /// Every tag's words, read from `Words` (kept or not), as `TagAttrs::scan` reads them.
+    #[test]
+    fn words_read_as_scan() {
+        let mut rng = crate::extract::TestRng::new(0x3C0D_5EED);
+        let pieces: [&[u8]; 14] = [
+            b" ",
+            b"\t",
+            b"\x0b",
+            b"style=",
+            b"STYLE = 'a'",
+            b" src=x",
+            b"hidden",
+            b"href=\"h\"",
+            b"\"",
+            b"'",
+            b"s",
+            b"h",
+            b"display:none;",
+            b"x",
+        ];
+        for _ in 0..50_000 {
+            let mut b = b"<a".to_vec();
+            for _ in 0..rng.next() % 40 {
+                b.extend_from_slice(pieces[rng.next() % pieces.len()]);
+            }
+            b.push(b'>');
+            let Ok(html) = std::str::from_utf8(&b) else {
+                continue;
+            };
+            let mut words = Words::default();
+            let Some(tag) = read_tag(b.as_slice(), 0, &mut words) else {
+                continue;
+            };
+            let attrs = &html[tag.name.1..tag.end];
+            for (link, hiding) in [(&b"href"[..], true), (b"src", false), (b"", true)] {
+                assert_eq!(
+                    words.read(attrs, tag.name.1, link, hiding),
+                    TagAttrs::scan(attrs, link, hiding),
+                    "{html:?}"
+                );
+            }
         }
     }
 
@@ -1395,6 +1623,7 @@ mod tests {
                     0 => None,
                     _ => Some(Open {
                         name: "p",
+                        key: tags::key(b"p"),
                         hidden: rng.next() % 3 == 0,
                         link: (n > 0 && rng.next() % 2 == 0).then(|| rng.next() % n),
                     }),
