@@ -220,16 +220,10 @@ fn read_tag(bytes: &[u8], lt: usize, words: &mut Words) -> Option<Tag> {
         start += 1;
     }
     let mut end = start;
-    let mut key = 0u128;
-    while let Some(&c) = bytes.get(end) {
-        if !(c.is_ascii_alphanumeric() || c == b':' || c == b'-') {
-            break;
-        }
-        if end - start < KEY_LEN {
-            key |= u128::from(c | 0x20) << (8 * (end - start));
-        }
+    while bytes.get(end).is_some_and(|&c| NAME_BYTE[usize::from(c)]) {
         end += 1;
     }
+    let key = name_key(bytes, start, end);
     // The name holds no quote or '>': the tag's end is found from the name's end as from
     // its start.
     words.clear();
@@ -245,6 +239,35 @@ fn read_tag(bytes: &[u8], lt: usize, words: &mut Words) -> Option<Tag> {
         key,
         end: tag_end,
     })
+}
+
+/// The bytes a tag name is made of: ASCII letters, digits, ':' and '-' (one load per byte,
+/// where the class test was a handful of comparisons).
+static NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b':' || b == b'-';
+        c += 1;
+    }
+    t
+};
+
+/// `tags::key` of the name `bytes[start..end]`, read as one number: built byte by byte,
+/// its shifts of a 128-bit number cost more than reading the name.
+fn name_key(bytes: &[u8], start: usize, end: usize) -> u128 {
+    let len = end - start;
+    let word = match bytes.get(start..).and_then(<[u8]>::first_chunk::<KEY_LEN>) {
+        Some(chunk) => u128::from_le_bytes(*chunk),
+        None => return tags::key(bytes.get(start..end).unwrap_or_default()),
+    };
+    let lower = word | u128::from_le_bytes([0x20; KEY_LEN]);
+    match len {
+        0 => 0,
+        KEY_LEN.. => lower,
+        _ => lower & ((1u128 << (8 * len)) - 1),
+    }
 }
 
 /// How many word starts `Words` keeps; a tag with more is read again as a whole.
@@ -372,6 +395,14 @@ struct Line {
 fn push_text(out: &mut Rendered, line: &mut Line, top: Option<&Open>, raw: &str) {
     let link = top.and_then(|o| o.link);
     let hidden = top.is_some_and(|o| o.hidden);
+    // Two text runs in three are only the whitespace between two tags: all they can do
+    // is leave a space pending on the line (an anchor gains nothing from them).
+    if raw.bytes().all(is_ascii_space) {
+        if !hidden && !raw.is_empty() {
+            line.space = true;
+        }
+        return;
+    }
     let anchor = link
         .and_then(|idx| out.links.get_mut(idx))
         .map(|l| &mut l.text);
@@ -443,6 +474,15 @@ fn push_collapsed(out: &mut String, s: &str, space: &mut bool) {
                 *space = true;
                 continue;
             }
+        }
+        // Words separated by single ASCII spaces stay as they are: copied as one slice, not
+        // word by word (a copy call per word was most of collapsing).
+        while bytes.get(i) == Some(&b' ')
+            && bytes
+                .get(i + 1)
+                .is_some_and(|&c| c.is_ascii() && !is_ascii_space(c))
+        {
+            i = ascii_run_end(bytes, i + 1);
         }
         if *space && !out.is_empty() {
             out.push(' ');
@@ -639,9 +679,18 @@ impl<'a> TagAttrs<'a> {
     fn hides(&self, attrs: &str, scratch: &mut String) -> bool {
         self.style.is_some_and(|s| style_hides(s, scratch))
             || self.hidden_word
-            // The whole attribute text, trimmed of any (also non-ASCII) whitespace: cheap,
-            // trimming stops at the first other character.
-            || attrs.trim().eq_ignore_ascii_case("hidden")
+            || is_just_hidden(attrs)
+    }
+}
+
+/// Whether the whole attribute text, trimmed of any (also non-ASCII) whitespace, is
+/// `hidden`. Its first byte that is no ASCII space mostly settles it: an ASCII byte other
+/// than 'h' stays when trimmed (trimming, a char decode per step, was paid on every tag).
+fn is_just_hidden(attrs: &str) -> bool {
+    match attrs.bytes().find(|&c| !is_ascii_space(c)) {
+        None => false,
+        Some(c) if c.is_ascii() && c | 0x20 != b'h' => false,
+        Some(_) => attrs.trim().eq_ignore_ascii_case("hidden"),
     }
 }
 
@@ -729,7 +778,7 @@ fn value_after_name(attrs: &str, mut j: usize) -> Option<Option<&str>> {
     // Every position cut at below is at an ASCII byte or the end: a char boundary.
     let value = if first == b'"' || first == b'\'' {
         let rest = attrs.get(j + 1..).unwrap_or_default();
-        let end = memchr(first, rest.as_bytes()).unwrap_or(rest.len());
+        let end = find_byte(first, rest.as_bytes()).unwrap_or(rest.len());
         rest.get(..end).unwrap_or_default()
     } else {
         let rest = attrs.get(j..).unwrap_or_default();
@@ -739,7 +788,18 @@ fn value_after_name(attrs: &str, mut j: usize) -> Option<Option<&str>> {
             .unwrap_or(rest.len());
         rest.get(..end).unwrap_or_default()
     };
-    Some(Some(value.trim()))
+    Some(Some(trim(value)))
+}
+
+/// `str::trim`, without its char decoding when both ends are ASCII and no space (as
+/// almost every attribute value is).
+fn trim(s: &str) -> &str {
+    let kept = |c: Option<&u8>| c.is_some_and(|&c| c.is_ascii() && !is_ascii_space(c));
+    if kept(s.as_bytes().first()) && kept(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 /// Whether a style, entity-decoded, lower-cased and with all whitespace removed, holds one
@@ -753,34 +813,57 @@ fn value_after_name(attrs: &str, mut j: usize) -> Option<Option<&str>> {
 /// (entities, Unicode spaces) takes the definition.
 fn style_hides(style: &str, scratch: &mut String) -> bool {
     let b = style.as_bytes();
-    // Two whole-slice tests (word-at-a-time and memchr), not one test per byte: styles
-    // are long and there is one on nearly every tag.
-    if !style.is_ascii() || memchr(b'&', b).is_some() {
-        return squashed_style_hides(style, scratch);
-    }
-    let mut from = 0;
-    while let Some(p) = memchr(b':', &b[from..]) {
-        let colon = from + p;
-        from = colon + 1;
-        let (name, value) = (&b[..colon], &b[colon + 1..]);
-        let mut v = squashed(value);
-        let hides = match v.next() {
-            Some(b'n') => v.take(3).eq(*b"one") && squashed_ends_with(name, b"display"),
-            Some(b'h') => v.take(5).eq(*b"idden") && squashed_ends_with(name, b"visibility"),
-            // "...:0;" or "...:0" at the end.
-            Some(b'0') => {
-                matches!(v.next(), None | Some(b';'))
-                    && [&b"max-height"[..], b"font-size", b"opacity"]
-                        .iter()
-                        .any(|k| squashed_ends_with(name, k))
+    // One pass, eight bytes at a time, stopping at ':', '&' and non-ASCII bytes: testing
+    // for the last two first (`is_ascii`, memchr) and then a memchr per ':' read the style
+    // three times and paid memchr's set-up per declaration. A ':' before any '&' or
+    // non-ASCII byte is judged where it is found: every byte before it is plain ASCII, and
+    // it only says "hides" on literal ASCII text that the definition sees as well.
+    let mut pos = 0;
+    while pos < b.len() {
+        let rest = &b[pos..];
+        let x = match rest.first_chunk::<8>() {
+            Some(chunk) => u64::from_le_bytes(*chunk),
+            None => {
+                // The tail, padded with zero bytes (which stop nothing).
+                let mut buf = [0u8; 8];
+                buf[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(buf)
             }
-            _ => false,
         };
-        if hides {
-            return true;
+        let mut stops = bytes_equal(x, b':') | bytes_equal(x, b'&') | (x & splat(0x80));
+        while stops != 0 {
+            let k = stops.trailing_zeros() as usize / 8;
+            stops &= stops - 1;
+            if (x >> (8 * k)) as u8 != b':' {
+                return squashed_style_hides(style, scratch);
+            }
+            if declaration_hides(b, pos + k) {
+                return true;
+            }
         }
+        pos += 8;
     }
     false
+}
+
+/// Whether the declaration around the ':' at `colon` in ASCII text hides, squashed as
+/// `squashed_style_hides` would: the value must start with 'n', 'h' or '0' before the
+/// name is even looked at.
+fn declaration_hides(b: &[u8], colon: usize) -> bool {
+    let (name, value) = (&b[..colon], &b[colon + 1..]);
+    let mut v = squashed(value);
+    match v.next() {
+        Some(b'n') => v.take(3).eq(*b"one") && squashed_ends_with(name, b"display"),
+        Some(b'h') => v.take(5).eq(*b"idden") && squashed_ends_with(name, b"visibility"),
+        // "...:0;" or "...:0" at the end.
+        Some(b'0') => {
+            matches!(v.next(), None | Some(b';'))
+                && [&b"max-height"[..], b"font-size", b"opacity"]
+                    .iter()
+                    .any(|k| squashed_ends_with(name, k))
+        }
+        _ => false,
+    }
 }
 
 /// The bytes of ASCII text lower-cased, skipping the ASCII characters `char::is_whitespace`
@@ -824,11 +907,13 @@ fn squashed_style_hides(style: &str, scratch: &mut String) -> bool {
 /// Unknown names are left as they are. Borrows when there is nothing to decode, which is
 /// almost always.
 pub fn decode_entities(s: &str) -> Cow<'_, str> {
-    if memchr(b'&', s.as_bytes()).is_none() {
+    let Some(first) = memchr(b'&', s.as_bytes()) else {
         return Cow::Borrowed(s);
-    }
+    };
     let mut out = String::with_capacity(s.len());
-    decode_pieces(s, |piece| out.push_str(piece));
+    // The text before the first '&' as one piece, not searched again.
+    out.push_str(&s[..first]);
+    decode_pieces(&s[first..], |piece| out.push_str(piece));
     Cow::Owned(out)
 }
 
@@ -837,9 +922,9 @@ pub fn decode_entities(s: &str) -> Cow<'_, str> {
 /// the pieces, so a body with entities is not first copied into a decoded string.
 fn decode_pieces(s: &str, mut sink: impl FnMut(&str)) {
     let mut rest = s;
-    // memchr, not `str::find`: hrefs hold an "&amp;" every few dozen bytes, and the char
-    // searcher's set-up per call cost more than the search.
-    while let Some(pos) = memchr(b'&', rest.as_bytes()) {
+    // `find_byte`, not `str::find` or memchr: hrefs hold an "&amp;" every few dozen bytes,
+    // and the searchers' set-up per call cost more than the search.
+    while let Some(pos) = find_byte(b'&', rest.as_bytes()) {
         if pos > 0 {
             sink(&rest[..pos]);
         }
@@ -1570,6 +1655,52 @@ mod tests {
                 push_collapsed(&mut out, a, &mut true);
                 push_collapsed(&mut out, b, &mut true);
                 assert_eq!(out, reference(&format!("{a} {b}")), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    /// Random text of words, single and double spaces of every kind, non-ASCII letters and
+    /// spaces, collapsed whole and in two pieces: as the char-by-char definition.
+    #[test]
+    fn collapse_ws_random_as_char_by_char() {
+        fn reference(s: &str) -> String {
+            s.split(|c: char| c.is_whitespace() || is_wide_space(c))
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        let pieces = [
+            " ",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\u{0B}",
+            "\u{1F}",
+            "a",
+            "bc",
+            "defghijkl",
+            "é",
+            "\u{A0}",
+            "\u{200B}",
+            "🎉",
+            "x y",
+            ".",
+            "\u{7F}",
+        ];
+        let mut rng = crate::extract::TestRng::new(0xC011_A95E);
+        for _ in 0..50_000 {
+            let mut s = String::new();
+            for _ in 0..rng.next() % 16 {
+                s.push_str(pieces[rng.next() % pieces.len()]);
+            }
+            assert_eq!(collapse_ws(&s), reference(&s), "{s:?}");
+            let at = rng.next() % (s.len() + 1);
+            if let (Some(a), Some(b)) = (s.get(..at), s.get(at..)) {
+                let (mut out, mut space) = (String::new(), false);
+                push_collapsed(&mut out, a, &mut space);
+                push_collapsed(&mut out, b, &mut space);
+                assert_eq!(out, reference(&s), "{a:?} {b:?}");
             }
         }
     }

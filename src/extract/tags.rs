@@ -34,97 +34,111 @@ pub const fn key(name: &[u8]) -> u128 {
     k
 }
 
-const ADDRESS: u128 = key(b"address");
-const AREA: u128 = key(b"area");
-const ARTICLE: u128 = key(b"article");
-const ASIDE: u128 = key(b"aside");
-const BASE: u128 = key(b"base");
-const BLOCKQUOTE: u128 = key(b"blockquote");
-const BR: u128 = key(b"br");
-const CENTER: u128 = key(b"center");
-const COL: u128 = key(b"col");
-const DD: u128 = key(b"dd");
-const DIV: u128 = key(b"div");
-const DL: u128 = key(b"dl");
-const DT: u128 = key(b"dt");
-const EMBED: u128 = key(b"embed");
-const FIELDSET: u128 = key(b"fieldset");
-const FIGCAPTION: u128 = key(b"figcaption");
-const FIGURE: u128 = key(b"figure");
-const FOOTER: u128 = key(b"footer");
-const FORM: u128 = key(b"form");
-const H1: u128 = key(b"h1");
-const H2: u128 = key(b"h2");
-const H3: u128 = key(b"h3");
-const H4: u128 = key(b"h4");
-const H5: u128 = key(b"h5");
-const H6: u128 = key(b"h6");
-const HEAD: u128 = key(b"head");
-const HEADER: u128 = key(b"header");
-const HR: u128 = key(b"hr");
-const IMG: u128 = key(b"img");
-const INPUT: u128 = key(b"input");
-const LI: u128 = key(b"li");
-const LINK: u128 = key(b"link");
-const MAIN: u128 = key(b"main");
-const META: u128 = key(b"meta");
-const NAV: u128 = key(b"nav");
-const NOSCRIPT: u128 = key(b"noscript");
-const OL: u128 = key(b"ol");
-const P: u128 = key(b"p");
-const PARAM: u128 = key(b"param");
-const PRE: u128 = key(b"pre");
-const SCRIPT: u128 = key(b"script");
-const SECTION: u128 = key(b"section");
-const SOURCE: u128 = key(b"source");
-const STYLE: u128 = key(b"style");
-const TABLE: u128 = key(b"table");
-const TBODY: u128 = key(b"tbody");
-const TD: u128 = key(b"td");
-const TEMPLATE: u128 = key(b"template");
-const TFOOT: u128 = key(b"tfoot");
-const TH: u128 = key(b"th");
-const THEAD: u128 = key(b"thead");
-const TITLE: u128 = key(b"title");
-const TR: u128 = key(b"tr");
-const TRACK: u128 = key(b"track");
-const UL: u128 = key(b"ul");
-const WBR: u128 = key(b"wbr");
+/// Names of elements that start and end a line of text.
+const BLOCK: &[&[u8]] = &[
+    b"address",
+    b"article",
+    b"aside",
+    b"blockquote",
+    b"br",
+    b"center",
+    b"dd",
+    b"div",
+    b"dl",
+    b"dt",
+    b"fieldset",
+    b"figcaption",
+    b"figure",
+    b"footer",
+    b"form",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"header",
+    b"hr",
+    b"li",
+    b"main",
+    b"nav",
+    b"ol",
+    b"p",
+    b"pre",
+    b"section",
+    b"table",
+    b"tbody",
+    b"td",
+    b"tfoot",
+    b"th",
+    b"thead",
+    b"title",
+    b"tr",
+    b"ul",
+];
+/// Names of elements without content.
+const VOID: &[&[u8]] = &[
+    b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"param",
+    b"source", b"track", b"wbr",
+];
+/// Names of elements whose content is never visible text.
+const SKIP_CONTENT: &[&[u8]] = &[
+    b"script",
+    b"style",
+    b"head",
+    b"title",
+    b"noscript",
+    b"template",
+];
+
+/// Multiplier of `slot`, found by trying: it gives every name in the sets its own slot.
+const MAGIC: u64 = 0x74e6_9a5d_0dd2_7a65;
+
+/// Where a key sits in `TABLE`: a multiplicative hash of its two halves, top eight bits.
+const fn slot(k: u128) -> usize {
+    ((k as u64 ^ (k >> 64) as u64).wrapping_mul(MAGIC) >> 56) as usize
+}
+
+const NONE: TagKind = TagKind {
+    block: false,
+    void: false,
+    skip_content: false,
+};
+
+/// Every name in the sets with its kind, each in its `slot` (a collision fails the build).
+/// One multiplication and one comparison per tag: matching the key against the names was
+/// a chain of comparisons.
+static TABLE: [(u128, TagKind); 256] = {
+    let mut t = [(0u128, NONE); 256];
+    let lists = [BLOCK, VOID, SKIP_CONTENT];
+    let mut l = 0;
+    while l < lists.len() {
+        let mut n = 0;
+        while n < lists[l].len() {
+            let k = key(lists[l][n]);
+            let s = slot(k);
+            assert!(
+                t[s].0 == 0 || t[s].0 == k,
+                "two names in one slot: change MAGIC"
+            );
+            t[s].0 = k;
+            match l {
+                0 => t[s].1.block = true,
+                1 => t[s].1.void = true,
+                _ => t[s].1.skip_content = true,
+            }
+            n += 1;
+        }
+        l += 1;
+    }
+    t
+};
 
 /// The kind of a tag name, given its `key`.
 pub fn kind_of_key(k: u128) -> TagKind {
-    match k {
-        ADDRESS | ARTICLE | ASIDE | BLOCKQUOTE | CENTER | DD | DIV | DL | DT | FIELDSET
-        | FIGCAPTION | FIGURE | FOOTER | FORM | H1 | H2 | H3 | H4 | H5 | H6 | HEADER | LI
-        | MAIN | NAV | OL | P | PRE | SECTION | TABLE | TBODY | TD | TFOOT | TH | THEAD | TR
-        | UL => TagKind {
-            block: true,
-            void: false,
-            skip_content: false,
-        },
-        AREA | BASE | COL | EMBED | IMG | INPUT | LINK | META | PARAM | SOURCE | TRACK | WBR => {
-            TagKind {
-                block: false,
-                void: true,
-                skip_content: false,
-            }
-        }
-        HEAD | NOSCRIPT | SCRIPT | STYLE | TEMPLATE => TagKind {
-            block: false,
-            void: false,
-            skip_content: true,
-        },
-        BR | HR => TagKind {
-            block: true,
-            void: true,
-            skip_content: false,
-        },
-        TITLE => TagKind {
-            block: true,
-            void: false,
-            skip_content: true,
-        },
-        _ => TagKind::default(),
+    match TABLE.get(slot(k)) {
+        Some(&(key, kind)) if key == k => kind,
+        _ => NONE,
     }
 }
 
