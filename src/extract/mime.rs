@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use mailparse::body::Body;
 use mailparse::{MailHeader, MailParseError, ParsedContentType};
-use memchr::memmem::Finder;
+use memchr::memmem::{self, Finder};
 use memchr::{memchr, memchr2};
 
 /// One header, split as mailparse's `parse_header` splits it.
@@ -21,6 +21,8 @@ pub struct Header<'a> {
     /// The whole header, line ends included: `mailparse::parse_header` gives back this very
     /// header from it, for the value decoding and address parsing only it does.
     whole: &'a [u8],
+    /// The value as written (`MailHeader::get_value_raw`).
+    raw_value: &'a [u8],
 }
 
 impl<'a> Header<'a> {
@@ -41,11 +43,55 @@ impl<'a> Header<'a> {
     }
 
     /// The decoded value (`MailHeader::get_value`).
+    ///
+    /// Values without an encoded word (no `=?`), nearly all of them, are only unfolded,
+    /// which is done here; mailparse parses the header again and runs its RFC 2047
+    /// tokenizer over every value, which was about 3% of extraction time.
     pub fn value(&self) -> String {
-        self.mail_header()
-            .map(|h| h.get_value())
-            .unwrap_or_default()
+        if memmem::find(self.raw_value, b"=?").is_some() {
+            return self
+                .mail_header()
+                .map(|h| h.get_value())
+                .unwrap_or_default();
+        }
+        unfolded(&utf8_or_latin1(self.raw_value))
     }
+}
+
+/// A header value as text: UTF-8 when it is, else Latin-1 (`MailHeader::get_value`'s
+/// first step).
+fn utf8_or_latin1(raw: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => charset::decode_latin1(raw),
+    }
+}
+
+/// What mailparse's `get_value` makes of a value without encoded words: its lines, each
+/// without leading whitespace, joined by single spaces.
+fn unfolded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (n, line) in value.lines().enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        out.push_str(line.trim_start());
+    }
+    out
+}
+
+/// The raw value of a header whose name ends at the colon `colon` of `whole`, as
+/// mailparse's `parse_header` delimits it: from the first byte after the colon that is not
+/// a space, to the last byte that is not a CR or LF.
+fn raw_value(whole: &[u8], colon: usize) -> &[u8] {
+    let rest = &whole[colon + 1..];
+    let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+    let rest = &rest[start..];
+    let end = rest
+        .iter()
+        .rposition(|&b| b != b'\r' && b != b'\n')
+        .map_or(0, |e| e + 1);
+    &rest[..end]
 }
 
 /// One part: what `ParsedMail` holds, minus what we never read.
@@ -133,13 +179,19 @@ fn parse_headers(raw: &[u8]) -> Result<(Vec<Header<'_>>, usize), MailParseError>
 fn parse_header(s: &[u8]) -> (Header<'_>, usize) {
     let Some(k) = memchr2(b':', b'\n', s) else {
         // No colon and no line end: it is all name.
-        return (Header { key: s, whole: s }, s.len());
+        let header = Header {
+            key: s,
+            whole: s,
+            raw_value: &[],
+        };
+        return (header, s.len());
     };
     if s[k] == b'\n' {
         // A line without a colon: a name with an empty value.
         let header = Header {
             key: &s[..k],
             whole: &s[..=k],
+            raw_value: &[],
         };
         return (header, k + 1);
     }
@@ -157,6 +209,7 @@ fn parse_header(s: &[u8]) -> (Header<'_>, usize) {
     let header = Header {
         key: &s[..k],
         whole: &s[..len],
+        raw_value: raw_value(&s[..len], k),
     };
     (header, len)
 }
@@ -349,6 +402,7 @@ mod tests {
             let again = a.mail_header().expect("parse_header takes it back");
             assert_eq!(again.get_key_raw(), b.get_key_raw());
             assert_eq!(again.get_value_raw(), b.get_value_raw());
+            assert_eq!(a.raw_value, b.get_value_raw());
             assert_eq!(a.value(), b.get_value());
         }
         assert_eq!(ours.ctype.mimetype, theirs.ctype.mimetype);
@@ -430,6 +484,46 @@ mod tests {
         let mut rng = super::super::TestRng::new(0x2545_f491_4f6c_dd1d);
         for _ in 0..5000 {
             let raw = rng.bytes(ALPHABET, 32);
+            check(&raw);
+        }
+    }
+
+    /// Header values with and without encoded words, folded or not, UTF-8 or not: our
+    /// `value` is mailparse's `get_value`.
+    #[test]
+    fn header_values_same_as_mailparse() {
+        const PIECES: &[&[u8]] = &[
+            b"a",
+            b"Bob",
+            b" ",
+            b"  ",
+            b"\t",
+            b"\r\n ",
+            b"\n\t",
+            b"\r\n",
+            b"\r",
+            b"=",
+            b"?",
+            b"=?",
+            b"?=",
+            b"=?utf-8?q?caf=C3=A9?=",
+            b"=?UTF-8?B?w6k=?=",
+            b"_",
+            b"\xe9",
+            b"\xc3\xa9",
+            b"\xe2\x80\xa8",
+            b"\xc2\xa0",
+            b"<x@y>",
+            b",",
+            b"\"",
+        ];
+        let mut rng = super::super::TestRng::new(0x5851_f42d_4c95_7f2d);
+        for _ in 0..5000 {
+            let mut raw = b"Subject:".to_vec();
+            for _ in 0..rng.next() % 10 {
+                raw.extend_from_slice(PIECES[rng.next() % PIECES.len()]);
+            }
+            raw.extend_from_slice(b"\r\nX: y\r\n\r\nbody");
             check(&raw);
         }
     }
