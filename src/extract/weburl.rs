@@ -124,10 +124,11 @@ pub(super) fn scheme_len(url: &str) -> Option<usize> {
 /// 32 bytes of the input (overlapping the block before), or padded with plain bytes
 /// when the input is shorter: byte by byte, that tail was a third of the check.
 fn all_plain(b: &[u8]) -> bool {
-    let (blocks, tail) = b.as_chunks::<32>();
-    if !blocks.iter().all(block_plain) {
+    let mut blocks = b.chunks_exact(32);
+    if !blocks.all(|c| <&[u8; 32]>::try_from(c).is_ok_and(block_plain)) {
         return false;
     }
+    let tail = blocks.remainder();
     if tail.is_empty() {
         return true;
     }
