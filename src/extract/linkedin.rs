@@ -23,7 +23,12 @@ const BENIGN_THIRD_PARTY_HOSTS: &[&str] = &[
 ];
 
 /// Whether a link host belongs to LinkedIn (linkedin.com, its subdomains, licdn.com CDN).
+/// Nearly every host asked about is a lower-case `*.linkedin.com`: that is answered by one
+/// comparison before the general rule's trimming and case folding.
 pub fn is_linkedin_host(host: &str) -> bool {
+    if host.ends_with(".linkedin.com") || host == "linkedin.com" {
+        return true;
+    }
     let h = host.trim_end_matches('.');
     is_linkedin_domain(h) || is_domain_or_sub_ci(h, "licdn.com")
 }
@@ -48,8 +53,8 @@ pub fn link_host(url: &str) -> LinkHost {
 /// `//host/...` link gets its host checked as https, but no parsed URL (it has no scheme
 /// to resolve against), as before.
 fn parse_web(url: &str) -> (LinkHost, Option<WebUrl<'_>>) {
-    let u = url.trim();
-    if !(starts_with_ci(u, "http://") || starts_with_ci(u, "https://")) {
+    let u = trim(url);
+    if weburl::scheme_len(u).is_none() {
         if u.starts_with("//") {
             return (link_host(&format!("https:{u}")), None);
         }
@@ -58,6 +63,19 @@ fn parse_web(url: &str) -> (LinkHost, Option<WebUrl<'_>>) {
     match WebUrl::parse(u) {
         Ok(parsed) => (host_of(parsed.host()), Some(parsed)),
         Err(_) => (LinkHost::Unparseable, None),
+    }
+}
+
+/// `str::trim`, answered at once when both ends are printable ASCII (every link we read):
+/// the general search for Unicode white space at both ends cost about fifty instructions
+/// per link. Bytes from `!` to DEL are never white space, so such a string trims to
+/// itself.
+fn trim(s: &str) -> &str {
+    let solid = |c: Option<&u8>| c.is_some_and(|&c| (b'!'..=0x7f).contains(&c));
+    if solid(s.as_bytes().first()) && solid(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -103,9 +121,12 @@ impl LinkFacts {
             };
         };
         let q = QueryFacts::of(p.query());
-        let accept = accept_path_query(p.path(), &q);
+        let path = PathFacts::of(p.path());
+        let accept = path.accept_marker || accept_query(p.path(), &q);
         let profile = profile_path(p.path());
-        let invitation_id = q.invitation_id.or_else(|| invitation_id_in_path(p.path()));
+        let invitation_id = q
+            .invitation_id
+            .or_else(|| path.invitation_id.map(utf8_lossy_slice));
         LinkFacts {
             host,
             accept,
@@ -470,15 +491,57 @@ fn accept_parsed(p: &Url) -> bool {
 
 /// Accept-link shapes, from the path (any case) and the query of a LinkedIn URL.
 fn accept_path_query(path: &str, q: &QueryFacts) -> bool {
-    // Both markers start with '/': one pass over the slashes looks for either.
-    let p = path.as_bytes();
-    let at = |i: usize, marker: &[u8]| {
-        p.get(i..i + marker.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(marker))
-    };
-    memchr::memchr_iter(b'/', p).any(|i| at(i, b"/invite-accept") || at(i, b"/accept-invitation"))
-        || (starts_with_ci(path, "/e/v2") && q.has_invitation_key)
+    PathFacts::of(path).accept_marker || accept_query(path, q)
+}
+
+/// The accept-link shapes that need the query.
+fn accept_query(path: &str, q: &QueryFacts) -> bool {
+    (starts_with_ci(path, "/e/v2") && q.has_invitation_key)
         || (path.eq_ignore_ascii_case("/blink") && q.has_msg_id)
+}
+
+/// What a LinkedIn link's path says, from one walk over its segments: a search for the
+/// slashes per accept marker and a second split for the invitation id read the path
+/// twice, with a memchr call per segment (paths are a few dozen bytes).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct PathFacts<'a> {
+    /// A segment starts with `invite-accept` or `accept-invitation` (any case).
+    accept_marker: bool,
+    /// The segment after the first `invitationId` segment (any case) that looks like an
+    /// id, when the path starts with '/' (as `invitation_id_in_path`).
+    invitation_id: Option<&'a [u8]>,
+}
+
+impl<'a> PathFacts<'a> {
+    fn of(path: &'a str) -> PathFacts<'a> {
+        let p = path.as_bytes();
+        let rooted = p.first() == Some(&b'/');
+        let mut facts = PathFacts::default();
+        let mut after_key = false;
+        // The pieces after each '/'; both markers start with the byte after a '/' and
+        // hold no '/', so they are a segment's prefix.
+        for seg in p.split(|&c| c == b'/').skip(1) {
+            if let Some(b'i' | b'I' | b'a' | b'A') = seg.first() {
+                facts.accept_marker |= starts_with_ci_bytes(seg, b"invite-accept")
+                    || starts_with_ci_bytes(seg, b"accept-invitation");
+            }
+            if after_key && rooted && facts.invitation_id.is_none() && is_id(seg) {
+                facts.invitation_id = Some(seg);
+            }
+            after_key = seg.eq_ignore_ascii_case(b"invitationId");
+        }
+        facts
+    }
+}
+
+fn starts_with_ci_bytes(s: &[u8], prefix: &[u8]) -> bool {
+    s.get(..prefix.len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(prefix))
+}
+
+/// `String::from_utf8_lossy(b).into_owned()`.
+fn utf8_lossy_slice(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Invitation id from an accept or profile link: `invitationId=` (any case) or the
@@ -493,11 +556,12 @@ fn invitation_id_parsed(p: &Url) -> Option<String> {
     }
     QueryFacts::of(p.query())
         .invitation_id
-        .or_else(|| invitation_id_in_path(p.path()))
+        .or_else(|| PathFacts::of(p.path()).invitation_id.map(utf8_lossy_slice))
 }
 
 /// The `/invitationId/<id>/` path segment of 2018+ links, from `Url::path` (split as
-/// `Url::path_segments` splits it).
+/// `Url::path_segments` splits it): the reference for `PathFacts`.
+#[cfg(test)]
 fn invitation_id_in_path(path: &str) -> Option<String> {
     // Split as bytes: a `str::split` searcher call per segment cost more than the test.
     let mut segs = path.strip_prefix('/')?.as_bytes().split(|&c| c == b'/');
@@ -546,8 +610,13 @@ pub fn is_pymk_url(url: &str) -> bool {
             .and_then(|s| b.get(s..s + marker.len()))
             .is_some_and(|w| w.eq_ignore_ascii_case(marker))
     };
-    memchr::memchr2_iter(b'y', b'Y', b)
-        .any(|y| at(y, 2, b"-pymk") || at(y, 1, b"pymk~") || at(y, 7, b"people_you_may_know"))
+    // The byte after the 'y' tells the markers apart and rules out most 'y's at once:
+    // comparing every marker at every 'y' cost more than finding them.
+    memchr::memchr2_iter(b'y', b'Y', b).any(|y| match b.get(y + 1).map(|c| c | 0x20) {
+        Some(b'm') => at(y, 2, b"-pymk") || at(y, 1, b"pymk~"),
+        Some(b'o') => at(y, 7, b"people_you_may_know"),
+        _ => false,
+    })
 }
 
 #[cfg(test)]
@@ -874,6 +943,118 @@ mod tests {
             plain += usize::from(weburl::plain(u.trim()).is_some());
         }
         assert!(plain > 500, "only {plain} plain links");
+    }
+
+    /// The accept markers as they were found: a memchr pass over the slashes.
+    fn accept_marker_reference(path: &str) -> bool {
+        let p = path.as_bytes();
+        let at = |i: usize, marker: &[u8]| {
+            p.get(i..i + marker.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(marker))
+        };
+        memchr::memchr_iter(b'/', p)
+            .any(|i| at(i, b"/invite-accept") || at(i, b"/accept-invitation"))
+    }
+
+    /// `is_pymk_url` as it was: every marker compared at every 'y'.
+    fn pymk_reference(url: &str) -> bool {
+        let lower = url.to_ascii_lowercase();
+        lower.contains("-pymk") || lower.contains("pymk~") || lower.contains("people_you_may_know")
+    }
+
+    #[test]
+    fn path_facts_and_pymk_as_before() {
+        let mut rng = crate::extract::TestRng::new(17);
+        let words = [
+            "/",
+            "/",
+            "/",
+            "invite-accept",
+            "INVITE-ACCEPTx",
+            "accept-invitation",
+            "Accept-Invitatio",
+            "invitationId",
+            "INVITATIONID",
+            "invitationid",
+            "1234567",
+            "12345",
+            "1234567890123456789012345",
+            "12345678901234567890123456",
+            "e",
+            "v2",
+            "comm",
+            "in",
+            "é",
+            "a",
+            "-pymk",
+            "pymk~",
+            "PyMk",
+            "people_you_may_know",
+            "People_You_May_Kno",
+            "y",
+            "Y",
+            "ym",
+            "yo",
+            "~",
+            "-",
+        ];
+        let mut paths: Vec<String> = super::super::fixture_links()
+            .into_iter()
+            .map(|(_, l)| l.url)
+            .collect();
+        for _ in 0..20000 {
+            let n = rng.next() % 12;
+            let mut p = String::new();
+            for _ in 0..n {
+                p.push_str(words[rng.next() % words.len()]);
+            }
+            paths.push(p);
+        }
+        for p in &paths {
+            let f = PathFacts::of(p);
+            assert_eq!(f.accept_marker, accept_marker_reference(p), "{p}");
+            assert_eq!(
+                f.invitation_id.map(utf8_lossy_slice),
+                invitation_id_in_path(p),
+                "{p}"
+            );
+            assert_eq!(is_pymk_url(p), pymk_reference(p), "{p}");
+            assert_eq!(trim(p), p.trim(), "{p}");
+            for padded in [
+                format!(" {p}"),
+                format!("{p}\t"),
+                format!("\u{a0}{p}\u{2003}"),
+            ] {
+                assert_eq!(trim(&padded), padded.trim(), "{padded}");
+            }
+        }
+    }
+
+    #[test]
+    fn linkedin_hosts_as_the_general_rule() {
+        let general = |h: &str| {
+            let h = h.trim_end_matches('.');
+            is_linkedin_domain(h) || is_domain_or_sub_ci(h, "licdn.com")
+        };
+        for h in [
+            "linkedin.com",
+            "www.linkedin.com",
+            "a..linkedin.com",
+            ".linkedin.com",
+            "xlinkedin.com",
+            "linkedin.com.",
+            "LinkedIn.com",
+            "www.linkedin.co",
+            "linkedin.com.evil",
+            "media.licdn.com",
+            "licdn.com",
+            "",
+            ".",
+            "linkedin.com..",
+            "evil-linkedin.com",
+        ] {
+            assert_eq!(is_linkedin_host(h), general(h), "{h}");
+        }
     }
 
     #[test]
