@@ -9,7 +9,7 @@
 //! 3. Only then the kind from the template name (`linkedin`), or from the content when the
 //!    template is missing, and the fields (`fields`).
 
-mod ascii;
+pub(crate) mod ascii;
 pub mod auth;
 pub mod defaults;
 pub mod fields;
