@@ -217,8 +217,14 @@ fn body_region(lines: &[String]) -> &[String] {
     &lines[..end]
 }
 
-/// Everything read from an invitation or reminder.
-pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -> InvitationData {
+/// Everything read from an invitation or reminder, whose `template_of` is `template`
+/// (the caller has worked it out already, reading every link when there is no header).
+pub fn extract(
+    msg: &Message,
+    kind: Kind,
+    template: Option<String>,
+    extra_defaults: &[(String, String)],
+) -> InvitationData {
     let text_lines = msg
         .text
         .as_deref()
@@ -320,8 +326,6 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         .and_then(|l| l.facts.invitation_id.clone())
         .or_else(|| links.iter().find_map(|l| l.facts.invitation_id.clone()));
     let profile = pick_profile(&links, name_key.as_deref());
-
-    let template = template_of(msg);
 
     InvitationData {
         inviter: Inviter {

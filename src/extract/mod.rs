@@ -118,7 +118,7 @@ pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
     // "note") is attacker-controlled and is not repeated in the digest.
     let invitation = kind
         .is_invitation_like()
-        .then(|| fields::extract(msg, kind, &opts.extra_default_texts));
+        .then(|| fields::extract(msg, kind, template, &opts.extra_default_texts));
 
     Classified {
         kind,
