@@ -99,8 +99,19 @@ pub fn inviter_from_display_name(display: &str) -> Option<String> {
     (!name.is_empty() && !NOT_A_PERSON.is_match(&name)).then_some(name)
 }
 
-fn clean_lines(text: &str) -> Vec<String> {
-    text.lines().map(clean_line).collect()
+/// `body_region(&clean_lines(text))`: the cleaned lines up to the first end marker.
+/// Cleaning stops there because nothing reads the footer, which is a good part of
+/// LinkedIn's text parts.
+fn clean_body_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in text.lines() {
+        let c = clean_line(l);
+        if END_MARKERS.is_match(&c) {
+            break;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// One text-part line with entities decoded and whitespace collapsed. Most lines are
@@ -206,10 +217,20 @@ fn body_region(lines: &[String]) -> &[String] {
     &lines[..end]
 }
 
-/// Everything read from an invitation or reminder.
-pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -> InvitationData {
-    let text_lines = msg.text.as_deref().map(clean_lines).unwrap_or_default();
-    let text_region = Region::new(body_region(&text_lines));
+/// Everything read from an invitation or reminder, whose `template_of` is `template`
+/// (the caller has worked it out already, reading every link when there is no header).
+pub fn extract(
+    msg: &Message,
+    kind: Kind,
+    template: Option<String>,
+    extra_defaults: &[(String, String)],
+) -> InvitationData {
+    let text_lines = msg
+        .text
+        .as_deref()
+        .map(clean_body_lines)
+        .unwrap_or_default();
+    let text_region = Region::new(&text_lines);
     let html_keyed = Region::new(body_region(&msg.html_lines));
     let html_region = html_keyed.lines;
     let text_usable = text_region.lines.iter().any(|l| !l.is_empty());
@@ -305,8 +326,6 @@ pub fn extract(msg: &Message, kind: Kind, extra_defaults: &[(String, String)]) -
         .and_then(|l| l.facts.invitation_id.clone())
         .or_else(|| links.iter().find_map(|l| l.facts.invitation_id.clone()));
     let profile = pick_profile(&links, name_key.as_deref());
-
-    let template = template_of(msg);
 
     InvitationData {
         inviter: Inviter {
@@ -449,6 +468,16 @@ fn note_candidates(region: &Region, name_key: Option<&str>, card: &[String]) -> 
             }
             continue;
         }
+        // The cheap tests first: a key costs more to work out than they do, and a line
+        // that fails one of them needs none (long tracking-URL lines among them).
+        if t.ends_with(':')
+            || has_url(t)
+            // LinkedIn's own addresses never appear in a member's note (exported or
+            // forwarded copies carry them as header residue).
+            || contains_ci(t, "@linkedin.com")
+        {
+            continue;
+        }
         // Lines are whitespace-collapsed, so `t` is the whole line and its key is cached.
         let trimmed_key;
         let k = if t.len() == l.len() {
@@ -462,15 +491,10 @@ fn note_candidates(region: &Region, name_key: Option<&str>, card: &[String]) -> 
                 }
             }
         };
-        // The cheap tests before the regexes.
+        // The key tests before the regexes.
         if k.is_empty()
-            || t.ends_with(':')
             || name_key.is_some_and(|n| k.is(n))
             || card_keys.iter().any(|c| k.is(c))
-            || has_url(t)
-            // LinkedIn's own addresses never appear in a member's note (exported or
-            // forwarded copies carry them as header residue).
-            || contains_ci(t, "@linkedin.com")
             || is_mutual(t)
             || STRUCTURAL.is_match(t)
             || GREETING_ONLY.is_match(t)
@@ -591,6 +615,38 @@ mod tests {
             v.extend(String::from_utf8_lossy(&raw).lines().map(str::to_string));
         }
         v
+    }
+
+    /// `clean_body_lines` is the body region of all cleaned lines, on every fixture's text
+    /// part and on made-up texts with end markers anywhere.
+    #[test]
+    fn clean_body_lines_agree_with_the_region_of_all_lines() {
+        let mut texts: Vec<String> = Vec::new();
+        for p in crate::extract::fixture_emls() {
+            if let Ok(msg) = crate::extract::message::read(&std::fs::read(&p).unwrap()) {
+                texts.extend(msg.text);
+            }
+        }
+        let mut rng = crate::extract::TestRng::new(17);
+        let pieces = [
+            "Hi",
+            "-----",
+            "Unsubscribe",
+            " ",
+            "\n",
+            "\r\n",
+            "&amp;",
+            "x",
+            "©",
+        ];
+        for _ in 0..5_000 {
+            let n = rng.next() % 12;
+            texts.push((0..n).map(|_| pieces[rng.next() % pieces.len()]).collect());
+        }
+        for t in &texts {
+            let all: Vec<String> = t.lines().map(clean_line).collect();
+            assert_eq!(clean_body_lines(t), body_region(&all), "{t:?}");
+        }
     }
 
     #[test]

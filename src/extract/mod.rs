@@ -9,7 +9,7 @@
 //! 3. Only then the kind from the template name (`linkedin`), or from the content when the
 //!    template is missing, and the fields (`fields`).
 
-mod ascii;
+pub(crate) mod ascii;
 pub mod auth;
 pub mod defaults;
 pub mod fields;
@@ -118,7 +118,7 @@ pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
     // "note") is attacker-controlled and is not repeated in the digest.
     let invitation = kind
         .is_invitation_like()
-        .then(|| fields::extract(msg, kind, &opts.extra_default_texts));
+        .then(|| fields::extract(msg, kind, template, &opts.extra_default_texts));
 
     Classified {
         kind,
