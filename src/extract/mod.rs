@@ -451,6 +451,23 @@ pub(crate) fn fixture_emls() -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Calls `f` with every MIME part (nested ones too) of every fixture that parses.
+#[cfg(test)]
+pub(crate) fn each_fixture_part(f: &mut dyn FnMut(&mime::Part)) {
+    fn walk(part: &mime::Part, f: &mut dyn FnMut(&mime::Part)) {
+        f(part);
+        for sub in &part.subparts {
+            walk(sub, f);
+        }
+    }
+    for p in fixture_emls() {
+        let raw = std::fs::read(&p).unwrap();
+        if let Ok(part) = mime::parse(&raw) {
+            walk(&part, f);
+        }
+    }
+}
+
 /// Every link of every fixture that reads as a message, with the file it came from.
 #[cfg(test)]
 pub(crate) fn fixture_links() -> Vec<(std::path::PathBuf, message::BodyLink)> {

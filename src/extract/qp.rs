@@ -313,22 +313,13 @@ mod tests {
     /// Every quoted-printable part of the fixtures.
     #[test]
     fn same_as_mailparse_on_fixtures() {
-        fn each(part: &super::super::mime::Part, n: &mut usize) {
+        let mut n = 0;
+        super::super::each_fixture_part(&mut |part| {
             if let mailparse::body::Body::QuotedPrintable(b) = part.body_encoded() {
                 assert_eq!(decode(b.get_raw()), reference(b.get_raw()));
-                *n += 1;
+                n += 1;
             }
-            for sub in &part.subparts {
-                each(sub, n);
-            }
-        }
-        let mut n = 0;
-        for p in super::super::fixture_emls() {
-            let raw = std::fs::read(&p).unwrap();
-            if let Ok(part) = super::super::mime::parse(&raw) {
-                each(&part, &mut n);
-            }
-        }
+        });
         assert!(n > 10, "{n}");
     }
 }
@@ -452,21 +443,12 @@ mod previous {
 #[test]
 #[ignore]
 fn qp_bench() {
-    fn each(part: &super::mime::Part, v: &mut Vec<Vec<u8>>) {
-        if let mailparse::body::Body::QuotedPrintable(b) = part.body_encoded() {
-            v.push(b.get_raw().to_vec());
-        }
-        for sub in &part.subparts {
-            each(sub, v);
-        }
-    }
     let mut bodies = Vec::new();
-    for p in super::fixture_emls() {
-        let raw = std::fs::read(&p).unwrap();
-        if let Ok(part) = super::mime::parse(&raw) {
-            each(&part, &mut bodies);
+    super::each_fixture_part(&mut |part| {
+        if let mailparse::body::Body::QuotedPrintable(b) = part.body_encoded() {
+            bodies.push(b.get_raw().to_vec());
         }
-    }
+    });
     let n: usize = std::env::var("QP_BENCH_N").map_or(1, |v| v.parse().unwrap());
     let old = std::env::var("QP_BENCH_OLD").is_ok();
     let mut total = 0;
