@@ -9,12 +9,15 @@
 
 use std::collections::BTreeMap;
 
-use tracing::{debug, warn};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::thread::ScopedJoinHandle;
+
+use tracing::{debug, info, warn};
 
 use crate::config::{AccountConfig, Action};
 use crate::extract;
 use crate::model::{Kind, MessageKey};
-use crate::source::imap::{Fetched, ImapSource, SourceError};
+use crate::source::imap::{Fetched, ImapSource, SearchSlice, SourceError};
 use crate::store::{Cursor, NewMessage, ScanStat, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +244,154 @@ fn store_batch(
     Ok(())
 }
 
+/// Searches every slice of `plan` on `src` and fetches what each finds, sending every
+/// fetched batch, in ascending UID order, to `tx` (the classify-and-store worker).
+///
+/// A plan of several slices (a scan of thousands of messages: a first scan, or catching up
+/// after a long pause) is fetched over a second connection, opened while the first slice
+/// is searched: the server then searches the next slice while it sends the mail of the
+/// previous one, in two processes that can use two cores. The first body fetch of a
+/// session can cost the server far more than the rest (Dovecot with Maildir reads the
+/// whole folder listing: ~350 ms at 100,000 messages), and that too is hidden behind the
+/// searches. If the second connection cannot be opened (a server limit on connections,
+/// say), everything is fetched on `src`, as for a plan of one slice.
+fn search_and_fetch<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    src: &mut ImapSource,
+    mailbox: &'scope str,
+    uidvalidity: u32,
+    plan: Vec<SearchSlice>,
+    tx: SyncSender<Vec<Fetched>>,
+) -> Result<(), SourceError> {
+    let mut helper = (plan.len() > 1)
+        .then(|| Fetcher::spawn(scope, src.account(), mailbox, uidvalidity, tx.clone()));
+    let name = src.account().name.clone();
+    let mut sink = |batch| tx.send(batch).map_err(|_| abandoned(&name));
+    let mut outcome = Ok(());
+    for slice in plan {
+        let uids = match src.search_slice(slice) {
+            Ok(uids) => uids,
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        };
+        if let Some(h) = &mut helper {
+            if h.is_open() {
+                if h.uids.send(uids).is_err() {
+                    // It stopped on an error, reported below.
+                    break;
+                }
+                continue;
+            }
+            helper = None;
+        }
+        if let Err(e) = src.fetch(&uids, &mut sink) {
+            outcome = Err(e);
+            break;
+        }
+    }
+    if let Some(h) = helper {
+        // Lets it finish the slices already sent, so their mail is stored.
+        drop(h.uids);
+        let fetched = h
+            .handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        outcome = outcome.and(fetched);
+    }
+    outcome
+}
+
+fn abandoned(account: &str) -> SourceError {
+    SourceError::Protocol {
+        account: account.to_string(),
+        detail: "fetch abandoned after a state store error".into(),
+    }
+}
+
+/// The second connection of [`search_and_fetch`], on its own thread: it opens the mailbox
+/// read-only, then fetches each list of UIDs it is sent, until the sender goes away.
+struct Fetcher<'scope> {
+    /// The outcome of opening the connection, until it has been read.
+    ready: Option<Receiver<Result<(), SourceError>>>,
+    open: bool,
+    uids: Sender<Vec<u32>>,
+    handle: ScopedJoinHandle<'scope, Result<(), SourceError>>,
+}
+
+impl<'scope> Fetcher<'scope> {
+    fn spawn(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        account: &AccountConfig,
+        mailbox: &'scope str,
+        uidvalidity: u32,
+        tx: SyncSender<Vec<Fetched>>,
+    ) -> Self {
+        let (ready_tx, ready) = mpsc::channel();
+        let (uids, uids_rx) = mpsc::channel::<Vec<u32>>();
+        let mut account = account.clone();
+        // Fetching needs no write access, and EXAMINE leaves \Recent alone.
+        account.after_processing = Default::default();
+        let handle = scope.spawn(move || {
+            let mut fetcher = ImapSource::new(account);
+            let opened = fetcher.connect().and_then(|()| {
+                let status = fetcher.examine(mailbox)?;
+                if status.uidvalidity == uidvalidity {
+                    return Ok(());
+                }
+                Err(SourceError::Protocol {
+                    account: fetcher.account().name.clone(),
+                    detail: format!(
+                        "the UIDVALIDITY of {mailbox} changed from {uidvalidity} to {}",
+                        status.uidvalidity
+                    ),
+                })
+            });
+            let open = opened.is_ok();
+            // The receiver is gone only when the scan has already ended.
+            let _ = ready_tx.send(opened);
+            if !open {
+                return Ok(());
+            }
+            // The first slice's search on the other connection leaves time for this.
+            fetcher.warm_up()?;
+            let name = fetcher.account().name.clone();
+            let mut sink = |batch| tx.send(batch).map_err(|_| abandoned(&name));
+            let fetched = uids_rx
+                .into_iter()
+                .try_for_each(|uids| fetcher.fetch(&uids, &mut sink));
+            fetcher.logout();
+            fetched
+        });
+        Fetcher {
+            ready: Some(ready),
+            open: false,
+            uids,
+            handle,
+        }
+    }
+
+    /// Whether the connection is open: waits for the outcome the first time, and logs why
+    /// when it could not be opened.
+    fn is_open(&mut self) -> bool {
+        if let Some(ready) = self.ready.take() {
+            match ready.recv() {
+                Ok(Ok(())) => self.open = true,
+                Ok(Err(e)) => {
+                    info!(
+                        "no second connection for this scan, fetching on one: {}",
+                        crate::error_chain(&e)
+                    );
+                }
+                // Cannot happen: the thread sends before it can end.
+                Err(_) => {}
+            }
+        }
+        self.open
+    }
+}
+
 /// Fetched batches that may wait for classification; see `poll_mailbox`.
 const QUEUED_BATCHES: usize = 8;
 
@@ -292,7 +443,7 @@ fn poll_mailbox(
     // is reported as what it is.
     let mut store_failure: Option<StoreError> = None;
     let fetched = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Fetched>>(QUEUED_BATCHES);
+        let (tx, rx) = mpsc::sync_channel::<Vec<Fetched>>(QUEUED_BATCHES);
         let (sum_w, actions_w, last_w, store_w, ctx_w) =
             (&mut sum, &mut actions, &mut last_uid, &mut *store, &ctx);
         let worker = scope.spawn(move || -> Result<(), StoreError> {
@@ -301,17 +452,7 @@ fn poll_mailbox(
             }
             Ok(())
         });
-        let mut sink = |batch| {
-            tx.send(batch).map_err(|_| SourceError::Protocol {
-                account: account.name.clone(),
-                detail: "fetch abandoned after a state store error".into(),
-            })
-        };
-        let fetched = plan.into_iter().try_for_each(|slice| {
-            let uids = src.search_slice(slice)?;
-            src.fetch(&uids, &mut sink)
-        });
-        drop(tx);
+        let fetched = search_and_fetch(scope, src, mailbox, status.uidvalidity, plan, tx);
         match worker.join() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => store_failure = Some(e),

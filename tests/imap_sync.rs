@@ -21,6 +21,7 @@ use invite_digest::model::Kind;
 use invite_digest::pipeline::{PollError, PollSummary};
 use invite_digest::source::imap::{IdleOutcome, ImapSource, SourceError};
 use invite_digest::store::{Store, StoredItem};
+use support::proxy::OneConnectionProxy;
 use support::rig::MailRig;
 
 const BIN: &str = env!("CARGO_BIN_EXE_invite-digest");
@@ -1098,10 +1099,9 @@ fn kick(rig: &MailRig, user: &str) {
     assert!(out.status.success(), "doveadm kick: {}", output_text(&out));
 }
 
-#[test]
-fn a_connection_lost_in_the_middle_of_a_poll_loses_nothing_and_stores_nothing_twice() {
-    let w = World::new();
-    // Every synthetic fixture: invitations, a reminder, phishing, other LinkedIn mail.
+/// Every synthetic fixture (invitations, a reminder, phishing, other LinkedIn mail), in
+/// file name order.
+fn every_synthetic() -> Vec<Vec<u8>> {
     let dir = fixtures_dir().join("synthetic");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -1109,17 +1109,17 @@ fn a_connection_lost_in_the_middle_of_a_poll_loses_nothing_and_stores_nothing_tw
         .filter(|n| n.ends_with(".eml"))
         .collect();
     names.sort();
-    let raws: Vec<Vec<u8>> = names
+    names
         .iter()
         .map(|n| std::fs::read(dir.join(n)).unwrap())
-        .collect();
-    w.rig.append("alice", "INBOX", &raws[0]);
-    append_many(&w.rig, "alice", "INBOX", &raws[1..]);
+        .collect()
+}
 
-    // What the store must hold in the end, however the poll was cut: each item once, seen
-    // once per distinct mail.
+/// What the store must hold once `raws` have all been polled, however often a poll was
+/// cut: each digest item once, seen once per distinct mail. By dedupe key.
+fn expected_items(raws: &[Vec<u8>]) -> BTreeMap<String, u32> {
     let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for raw in &raws {
+    for raw in raws {
         let c = extract::classify(raw, &opts()).unwrap();
         if invite_digest::store::is_kept(c.kind) {
             expected
@@ -1128,13 +1128,25 @@ fn a_connection_lost_in_the_middle_of_a_poll_loses_nothing_and_stores_nothing_tw
                 .insert(c.message_id.clone().unwrap_or_default());
         }
     }
-    assert!(expected.len() >= 15, "{expected:?}");
+    expected
+        .into_iter()
+        .map(|(k, ids)| (k, ids.len() as u32))
+        .collect()
+}
 
-    // One message per batch, and the connection drops as soon as the first one is stored.
-    let account = w.alice("fetch_batch = 1\n");
-    let mut src = ImapSource::new(account.clone());
+/// What the store holds: times seen by dedupe key.
+fn stored_items(w: &World) -> BTreeMap<String, u32> {
+    w.pending()
+        .into_iter()
+        .map(|i| (i.dedupe_key, i.times_seen))
+        .collect()
+}
+
+/// Starts `poll` on a thread and kicks alice off the server as soon as its first batch
+/// is stored. The poll usually fails (transiently); it may also win the race.
+fn poll_and_kick_after_first_batch(w: &World, src: &mut ImapSource, account: &AccountConfig) {
     std::thread::scope(|scope| {
-        let polling = scope.spawn(|| w.poll(&mut src, &account));
+        let polling = scope.spawn(|| w.poll(src, account));
         let deadline = Instant::now() + Duration::from_secs(20);
         while w.store().cursor("alice-acct", "INBOX").unwrap().is_none() {
             assert!(Instant::now() < deadline, "no batch was committed");
@@ -1148,6 +1160,21 @@ fn a_connection_lost_in_the_middle_of_a_poll_loses_nothing_and_stores_nothing_tw
             Ok(s) => eprintln!("the poll finished before the kick: {}", s.line()),
         }
     });
+}
+
+#[test]
+fn a_connection_lost_in_the_middle_of_a_poll_loses_nothing_and_stores_nothing_twice() {
+    let w = World::new();
+    let raws = every_synthetic();
+    w.rig.append("alice", "INBOX", &raws[0]);
+    append_many(&w.rig, "alice", "INBOX", &raws[1..]);
+    let expected = expected_items(&raws);
+    assert!(expected.len() >= 15, "{expected:?}");
+
+    // One message per batch, and the connection drops as soon as the first one is stored.
+    let account = w.alice("fetch_batch = 1\n");
+    let mut src = ImapSource::new(account.clone());
+    poll_and_kick_after_first_batch(&w, &mut src, &account);
     eprintln!(
         "stored before the reconnect: {} of {}",
         w.pending().len(),
@@ -1156,14 +1183,134 @@ fn a_connection_lost_in_the_middle_of_a_poll_loses_nothing_and_stores_nothing_tw
     let s = w.poll_ok(&mut src, &account);
     let cursor = w.store().cursor("alice-acct", "INBOX").unwrap().unwrap();
     assert_eq!(cursor.last_uid, raws.len() as u32, "{s:?}");
-    let got: BTreeMap<String, u32> = w
-        .pending()
-        .into_iter()
-        .map(|i| (i.dedupe_key, i.times_seen))
-        .collect();
-    let want: BTreeMap<String, u32> = expected
-        .into_iter()
-        .map(|(k, ids)| (k, ids.len() as u32))
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(stored_items(&w), expected);
+}
+
+// ---- large scans: a second connection ------------------------------------------------------
+
+/// Ordinary messages in a mailbox big enough for a scan in several search slices (4,000
+/// messages or more to scan, see `ImapSource::search_plan`), which fetches what the
+/// searches find over a second connection.
+const LARGE_MAILBOX_FILLER: usize = 4_200;
+
+/// Fills alice's (empty) INBOX with [`LARGE_MAILBOX_FILLER`] short ordinary messages and
+/// every synthetic fixture spread evenly among them, so each search slice finds some.
+/// Returns the fixtures and the number of messages.
+fn fill_large_mailbox(rig: &MailRig) -> (Vec<Vec<u8>>, u32) {
+    let raws = every_synthetic();
+    let per_gap = LARGE_MAILBOX_FILLER / raws.len();
+    let mut messages = Vec::with_capacity(LARGE_MAILBOX_FILLER + raws.len());
+    for (i, raw) in raws.iter().enumerate() {
+        for j in 0..per_gap {
+            let n = i * per_gap + j;
+            messages.push(
+                format!(
+                    "From: Colleague {n} <colleague{n}@example.org>\r\nTo: alice@example.test\r\n\
+                     Subject: Minutes of meeting {n}\r\nMessage-ID: <filler-{n}@example.org>\r\n\
+                     Date: Mon, 2 Nov 2026 09:00:00 +0000\r\n\r\nSee you on Thursday.\r\n"
+                )
+                .into_bytes(),
+            );
+        }
+        messages.push(raw.clone());
+    }
+    rig.write_inbox_maildir("alice", &messages);
+    (raws, messages.len() as u32)
+}
+
+/// Dovecot's log lines after the first `skip` bytes that say a session of alice ended,
+/// once there are `n` of them (waits up to 10 s: Dovecot logs a disconnect after the
+/// client has gone).
+fn alice_disconnects(rig: &MailRig, skip: usize, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = rig.dovecot_log();
+        let lines: Vec<String> = log[skip.min(log.len())..]
+            .lines()
+            .filter(|l| l.contains("imap(alice)") && l.contains("Disconnected"))
+            .map(str::to_string)
+            .collect();
+        if lines.len() >= n || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `body_count` of a Dovecot disconnect line: message bodies the session fetched.
+fn body_count(line: &str) -> u32 {
+    let value = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("body_count="))
+        .unwrap_or_else(|| panic!("no body_count in {line}"));
+    value.parse().unwrap()
+}
+
+#[test]
+fn a_large_first_scan_fetches_over_a_second_connection_and_stores_everything_once() {
+    let w = World::new();
+    let (raws, total) = fill_large_mailbox(&w.rig);
+    let log_before = w.rig.dovecot_log().len();
+
+    let account = w.alice("");
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    src.logout();
+    assert_eq!(stored_items(&w), expected_items(&raws), "{s:?}");
+    let cursor = w.store().cursor("alice-acct", "INBOX").unwrap().unwrap();
+    assert_eq!(cursor.last_uid, total, "{s:?}");
+    let fetched = scanned(&s) as u32;
+    assert!(fetched >= 20, "{s:?}");
+
+    // Two sessions: the first searched and fetched nothing; the second fetched every
+    // candidate, plus the one-byte warm-up read.
+    let lines = alice_disconnects(&w.rig, log_before, 2);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    let mut bodies: Vec<u32> = lines.iter().map(|l| body_count(l)).collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, vec![0, fetched + 1], "{lines:#?}");
+
+    // The next poll finds nothing new, on one connection.
+    let log_before = w.rig.dovecot_log().len();
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    src.logout();
+    assert_eq!(scanned(&s), 0, "{s:?}");
+    assert_eq!(alice_disconnects(&w.rig, log_before, 1).len(), 1);
+}
+
+#[test]
+fn a_large_scan_fetches_on_one_connection_when_a_second_is_refused() {
+    let w = World::new();
+    let (raws, total) = fill_large_mailbox(&w.rig);
+    let proxy = OneConnectionProxy::start(w.rig.imaps_port());
+    let log_before = w.rig.dovecot_log().len();
+
+    let mut account = w.alice("");
+    account.port = proxy.port();
+    let mut src = ImapSource::new(account.clone());
+    let s = w.poll_ok(&mut src, &account);
+    assert_eq!((proxy.relayed(), proxy.refused()), (1, 1), "{s:?}");
+    src.logout();
+    assert_eq!(stored_items(&w), expected_items(&raws), "{s:?}");
+    let cursor = w.store().cursor("alice-acct", "INBOX").unwrap().unwrap();
+    assert_eq!(cursor.last_uid, total, "{s:?}");
+
+    let lines = alice_disconnects(&w.rig, log_before, 1);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(body_count(&lines[0]), scanned(&s) as u32, "{lines:#?}");
+}
+
+#[test]
+fn a_large_scan_cut_in_the_middle_loses_nothing_and_stores_nothing_twice() {
+    let w = World::new();
+    let (raws, total) = fill_large_mailbox(&w.rig);
+    // One message per batch, and both connections drop as soon as the first one is stored.
+    let account = w.alice("fetch_batch = 1\n");
+    let mut src = ImapSource::new(account.clone());
+    poll_and_kick_after_first_batch(&w, &mut src, &account);
+    let s = w.poll_ok(&mut src, &account);
+    let cursor = w.store().cursor("alice-acct", "INBOX").unwrap().unwrap();
+    assert_eq!(cursor.last_uid, total, "{s:?}");
+    assert_eq!(stored_items(&w), expected_items(&raws));
 }

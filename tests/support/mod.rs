@@ -11,6 +11,7 @@
 //! it, hence the `dead_code` allowance (clippy runs with `-D warnings`).
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod rig;
 
 use std::path::{Path, PathBuf};
