@@ -280,10 +280,27 @@ pub fn poll_once(
     opts: &extract::Options,
 ) -> Result<PollSummary, PollError> {
     let attempt = |src: &mut ImapSource| {
-        if !src.is_connected() {
-            src.connect()?;
-        }
-        let mut store = Store::open(state_dir)?;
+        // Connecting waits on the server most of the time; opening the state database
+        // (creating it, the first time) on fsync. They run side by side, and the
+        // extractor gets ready in the same wait.
+        let (connected, store) = std::thread::scope(|scope| {
+            let opening = scope.spawn(|| {
+                let store = Store::open(state_dir);
+                extract::prepare();
+                store
+            });
+            let connected = if src.is_connected() {
+                Ok(())
+            } else {
+                src.connect()
+            };
+            let store = opening
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (connected, store)
+        });
+        connected?;
+        let mut store = store?;
         pipeline::poll_account(src, account, &mut store, opts, now_unix())
     };
     let reused = src.is_connected();

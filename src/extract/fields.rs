@@ -77,24 +77,46 @@ static GREETING_ONLY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// " via LinkedIn" and its translations at the end of a From display name.
+static VIA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\s+(?:via|über|par l'intermédiaire de|por medio de|tramite|через)\s+linkedin\s*$",
+    )
+    .expect("static regex")
+});
+
+static NOT_A_PERSON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:linkedin(?:\s.*)?|.*\(linkedin invitations?\)|.*linkedin (?:invitations?|connections|bulletin|notifications?))$")
+        .expect("static regex")
+});
+
+static PAREN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\s*\(linkedin invitations?\)\s*$").expect("static regex"));
+
+/// Compiles every regular expression of this module; see [`super::prepare`].
+pub(super) fn prepare() {
+    for re in [
+        &END_MARKERS,
+        &MUTUAL,
+        &STRUCTURAL,
+        &WOULD_LIKE,
+        &VIEW_PROFILE_LABEL,
+        &CONFIRM_KNOW,
+        &SIGNATURE,
+        &GREETING_ONLY,
+        &VIA,
+        &NOT_A_PERSON,
+        &PAREN,
+    ] {
+        LazyLock::force(re);
+    }
+}
+
 /// Strips " via LinkedIn" (and translations) from a From display name; None when the
 /// display name is LinkedIn itself.
 pub fn inviter_from_display_name(display: &str) -> Option<String> {
-    static VIA: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"(?i)\s+(?:via|über|par l'intermédiaire de|por medio de|tramite|через)\s+linkedin\s*$",
-        )
-        .expect("static regex")
-    });
     let d = display.trim().trim_matches('"').trim();
     let name = VIA.replace(d, "").trim().to_string();
-    static NOT_A_PERSON: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(?:linkedin(?:\s.*)?|.*\(linkedin invitations?\)|.*linkedin (?:invitations?|connections|bulletin|notifications?))$")
-            .expect("static regex")
-    });
-    static PAREN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\s*\(linkedin invitations?\)\s*$").expect("static regex")
-    });
     let name = PAREN.replace(&name, "").trim().to_string();
     (!name.is_empty() && !NOT_A_PERSON.is_match(&name)).then_some(name)
 }
