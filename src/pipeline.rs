@@ -8,7 +8,6 @@
 //! place (never a lost invitation), at the price of an action not applied.
 
 use std::collections::BTreeMap;
-
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::ScopedJoinHandle;
 

@@ -663,10 +663,11 @@ impl ImapSource {
     /// Why slices: searching 100,000 messages keeps the server busy for most of a second,
     /// during which a single SEARCH leaves the client idle and the client's work on the
     /// results starts only after it. Searching about 20,000 messages at a time
-    /// (`SEARCH_SLICE_MESSAGES`) lets the classification of one slice's mail overlap the
-    /// next slice's search; the server does the same total work plus one short command per
-    /// slice. Slices are sized from EXISTS and UIDNEXT, so sparse UIDs do not multiply
-    /// empty searches.
+    /// (`SEARCH_SLICE_MESSAGES`) lets the fetching and classification of one slice's mail
+    /// overlap the next slice's search (the poll fetches on a second connection when the
+    /// plan has several slices; see `pipeline`); the server does the same total work plus
+    /// one short command per slice. Slices are sized from EXISTS and UIDNEXT, so sparse
+    /// UIDs do not multiply empty searches.
     ///
     /// The last slice is tapered (cut into 1/2, 1/4, 1/8 and the last 1/8 of it): the
     /// client's work on the mail of the final slice is the one part that nothing on the
