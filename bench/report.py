@@ -112,6 +112,11 @@ def main():
       "The limit is bench/imap_limit.rs: one SEARCH, one FETCH of everything, nothing parsed, only "
       "the server's CA loaded.")
     p("")
+    p("Connections: invite-digest searches in UID ranges (about 20,000 messages each, the last "
+      "range cut smaller) and, from 4,000 messages to scan on, opens a second connection that "
+      "fetches what each range found while the first searches the next one; the server works on "
+      "both at once. The limit, imaplib and imapfilter use one connection, one command at a time.")
+    p("")
     p("Peak RSS and CPU time of the client process (user + sys; `/usr/bin/time -v`, medians). "
       "Wall time minus the client's CPU is roughly time spent waiting for the server:")
     p("")

@@ -445,7 +445,13 @@ fn poll_mailbox(
         let (tx, rx) = mpsc::sync_channel::<Vec<Fetched>>(QUEUED_BATCHES);
         let (sum_w, actions_w, last_w, store_w, ctx_w) =
             (&mut sum, &mut actions, &mut last_uid, &mut *store, &ctx);
+        let searching = !plan.is_empty();
         let worker = scope.spawn(move || -> Result<(), StoreError> {
+            if searching {
+                // The extractor's regexes compile while the server searches, not at the
+                // first message. An unchanged mailbox (no search) skips this.
+                extract::prepare();
+            }
             for batch in rx {
                 store_batch(ctx_w, batch, sum_w, actions_w, last_w, store_w)?;
             }

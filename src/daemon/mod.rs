@@ -281,14 +281,9 @@ pub fn poll_once(
 ) -> Result<PollSummary, PollError> {
     let attempt = |src: &mut ImapSource| {
         // Connecting waits on the server most of the time; opening the state database
-        // (creating it, the first time) on fsync. They run side by side, and the
-        // extractor gets ready in the same wait.
+        // (creating it, the first time) on fsync. They run side by side.
         let (connected, store) = std::thread::scope(|scope| {
-            let opening = scope.spawn(|| {
-                let store = Store::open(state_dir);
-                extract::prepare();
-                store
-            });
+            let opening = scope.spawn(|| Store::open(state_dir));
             let connected = if src.is_connected() {
                 Ok(())
             } else {

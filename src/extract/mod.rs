@@ -41,8 +41,9 @@ pub fn classify(raw: &[u8], opts: &Options) -> Result<Classified, ExtractError> 
 }
 
 /// Compiles the extractor's regular expressions now instead of at the first message that
-/// needs them (~7 ms). A poll calls this on a spare thread while it connects, so the
-/// first message of a poll is read as fast as the rest. Harmless to call again.
+/// needs them (~7 ms). A poll that searches calls this on its classifying thread while the
+/// server answers the search, so the first message is read as fast as the rest. Harmless
+/// to call again.
 pub fn prepare() {
     fields::prepare();
 }
