@@ -406,20 +406,34 @@ const STOPWORDS: &[(&str, &[&str])] = &[
 pub fn detect_language(text: &str) -> Option<String> {
     let mut words = 0usize;
     let mut counts = [0usize; STOPWORDS.len()];
-    for w in text
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-    {
+    let mut tally = |langs: u16| {
         words += 1;
-        let langs = if w.is_ascii() {
-            stopword_langs(w)
-        } else {
-            stopword_langs(&w.to_lowercase())
-        };
         if langs != 0 {
             for (i, n) in counts.iter_mut().enumerate() {
                 *n += usize::from(langs & (1 << i) != 0);
             }
+        }
+    };
+    if text.is_ascii() {
+        // Split as bytes: on ASCII, `char::is_alphanumeric` is `u8::is_ascii_alphanumeric`,
+        // and decoding every character for the split cost more than looking words up.
+        for w in text
+            .as_bytes()
+            .split(|&b| !b.is_ascii_alphanumeric() && b != b'\'')
+            .filter(|w| !w.is_empty())
+        {
+            tally(stopword_langs(w));
+        }
+    } else {
+        for w in text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+        {
+            tally(if w.is_ascii() {
+                stopword_langs(w.as_bytes())
+            } else {
+                stopword_langs(w.to_lowercase().as_bytes())
+            });
         }
     }
     if words < 3 {
@@ -432,18 +446,39 @@ pub fn detect_language(text: &str) -> Option<String> {
     (n >= 2 && n > second).then(|| best.to_string())
 }
 
+/// The stopword table: packed words, sorted, with their languages, and which first
+/// letters the words of each length start with.
+struct Stopwords {
+    table: Vec<(u128, u16)>,
+    /// Per length, bit `c - b'a'` for a word starting with ASCII letter `c` (either
+    /// case), bit 31 for any other first byte.
+    initials: [u32; LONGEST + 1],
+}
+
+/// The `Stopwords::initials` bit of a word's first byte.
+fn initial_bit(first: u8) -> u32 {
+    match first.to_ascii_lowercase() {
+        c @ b'a'..=b'z' => 1 << (c - b'a'),
+        _ => 1 << 31,
+    }
+}
+
 /// The languages (bit i for `STOPWORDS[i]`) that list `word` (matched case-insensitively
 /// when it is ASCII; otherwise it must be lower-case already).
 ///
 /// Every word of a note and of the first lines of most invitations is looked up: a word
 /// of up to `LONGEST` bytes is packed, ASCII lower-cased, into one integer and searched
-/// for in a sorted table instead of hashing the string for a `HashMap`.
-fn stopword_langs(word: &str) -> u16 {
-    static TABLE: std::sync::LazyLock<Vec<(u128, u16)>> = std::sync::LazyLock::new(|| {
+/// for in a sorted table instead of hashing the string for a `HashMap`. Most words are not
+/// stopwords, and no stopword of their length starts with their letter: that test skips
+/// the search for them.
+fn stopword_langs(word: &[u8]) -> u16 {
+    static WORDS: std::sync::LazyLock<Stopwords> = std::sync::LazyLock::new(|| {
         let mut t: Vec<(u128, u16)> = Vec::new();
+        let mut initials = [0u32; LONGEST + 1];
         for (i, (_, ws)) in STOPWORDS.iter().enumerate() {
             for w in *ws {
-                let key = packed_word(w).expect("stopwords are short");
+                let key = packed_word(w.as_bytes()).expect("stopwords are short");
+                initials[w.len()] |= w.bytes().next().map_or(0, initial_bit);
                 match t.iter_mut().find(|e| e.0 == key) {
                     Some(e) => e.1 |= 1 << i,
                     None => t.push((key, 1 << i)),
@@ -451,14 +486,19 @@ fn stopword_langs(word: &str) -> u16 {
             }
         }
         t.sort_unstable();
-        t
+        Stopwords { table: t, initials }
     });
     let Some(key) = packed_word(word) else {
         return 0;
     };
-    TABLE
+    let sw = &*WORDS;
+    let first = word.first().map_or(0, |&c| initial_bit(c));
+    if sw.initials[word.len()] & first == 0 {
+        return 0;
+    }
+    sw.table
         .binary_search_by_key(&key, |e| e.0)
-        .map_or(0, |i| TABLE[i].1)
+        .map_or(0, |i| sw.table[i].1)
 }
 
 /// No stopword is longer than this: skips lower-casing and looking up long words.
@@ -467,8 +507,7 @@ const LONGEST: usize = 12;
 /// `word`'s bytes ASCII lower-cased, little-endian in one integer (zero bytes after the
 /// word, which holds none: words are split at every non-alphanumeric character); None
 /// for a word longer than `LONGEST`.
-fn packed_word(word: &str) -> Option<u128> {
-    let b = word.as_bytes();
+fn packed_word(b: &[u8]) -> Option<u128> {
     if b.len() > LONGEST {
         return None;
     }
@@ -669,9 +708,9 @@ mod tests {
         };
         for (_, ws) in STOPWORDS {
             for w in *ws {
-                assert_eq!(stopword_langs(w), langs(w), "{w}");
+                assert_eq!(stopword_langs(w.as_bytes()), langs(w), "{w}");
                 if w.is_ascii() {
-                    assert_eq!(stopword_langs(&w.to_uppercase()), langs(w), "{w}");
+                    assert_eq!(stopword_langs(w.to_uppercase().as_bytes()), langs(w), "{w}");
                 }
                 let mut shorter = w.chars();
                 shorter.next_back();
@@ -680,12 +719,12 @@ mod tests {
                     format!("x{w}"),
                     shorter.as_str().to_string(),
                 ] {
-                    assert_eq!(stopword_langs(&near), langs(&near), "{near}");
+                    assert_eq!(stopword_langs(near.as_bytes()), langs(&near), "{near}");
                 }
             }
         }
-        assert_eq!(stopword_langs(""), 0);
-        assert_eq!(stopword_langs("aaaaaaaaaaaaaaaaaaaaa"), 0);
+        assert_eq!(stopword_langs(b""), 0);
+        assert_eq!(stopword_langs(b"aaaaaaaaaaaaaaaaaaaaa"), 0);
     }
 
     #[test]
@@ -720,6 +759,35 @@ mod tests {
             let raw = String::from_utf8_lossy(&raw);
             let lines: Vec<&str> = raw.lines().collect();
             texts.extend(lines.chunks(12).map(|c| c.join(" ")));
+        }
+        // Random mixes of stopwords, near misses and separators, ASCII or not.
+        let mut rng = crate::extract::TestRng::new(31);
+        let all: Vec<&str> = STOPWORDS
+            .iter()
+            .flat_map(|(_, ws)| ws.iter().copied())
+            .collect();
+        let odd = [
+            " ", ", ", "'", "x", "Q", "é", "É", "1", "-", "\u{212A}", "İ", "zz", "\t", "ß",
+        ];
+        for _ in 0..5000 {
+            let n = rng.next() % 10;
+            let mut t = String::new();
+            for _ in 0..n {
+                if rng.next() % 3 == 0 {
+                    t.push_str(odd[rng.next() % odd.len()]);
+                } else {
+                    let w = all[rng.next() % all.len()];
+                    t.push_str(&if rng.next() % 2 == 0 {
+                        w.to_uppercase()
+                    } else {
+                        w.to_string()
+                    });
+                }
+                if rng.next() % 2 == 0 {
+                    t.push(' ');
+                }
+            }
+            texts.push(t);
         }
         for t in &texts {
             assert_eq!(detect_language(t), detect_language_reference(t), "{t:?}");

@@ -372,17 +372,31 @@ pub fn template_of(msg: &Message) -> Option<String> {
         .header("x-linkedin-template")
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty());
-    from_header.or_else(|| {
-        // Read from the links only here, when there is no header to read.
-        let all = || {
-            msg.links
-                .iter()
-                .flat_map(|l| linkedin::link_templates(&l.url))
-        };
-        all()
-            .find(|t| linkedin::template_kind(t) != linkedin::TemplateKind::Other)
-            .or_else(|| all().next())
-    })
+    // Read from the links only here, when there is no header to read.
+    from_header.or_else(|| first_known_template(msg.links.iter().map(|l| l.url.as_str())))
+}
+
+/// The first template in the links that names a kind, else the first at all, from one
+/// read of the links: looking again for the first at all parsed every link a second time
+/// when none names a kind.
+fn first_known_template<'a>(urls: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut first = None;
+    for t in urls.flat_map(linkedin::link_templates) {
+        if linkedin::template_kind(&t) != linkedin::TemplateKind::Other {
+            return Some(t);
+        }
+        first.get_or_insert(t);
+    }
+    first
+}
+
+/// `first_known_template` as it was, reading the links twice.
+#[cfg(test)]
+fn first_known_template_reference(urls: &[&str]) -> Option<String> {
+    let all = || urls.iter().flat_map(|u| linkedin::link_templates(u));
+    all()
+        .find(|t| linkedin::template_kind(t) != linkedin::TemplateKind::Other)
+        .or_else(|| all().next())
 }
 
 fn find_name(
@@ -703,6 +717,38 @@ mod tests {
             for o in others.iter().skip(n % 13).step_by(13) {
                 assert_eq!(view.is(o), &full == o, "{l:?} {o:?}");
             }
+        }
+    }
+
+    /// One read of the links finds the template two reads did, over every fixture's links
+    /// and over random mixes of template-bearing links.
+    #[test]
+    fn first_known_template_as_before() {
+        let fixture: Vec<String> = crate::extract::fixture_links()
+            .into_iter()
+            .map(|(_, l)| l.url)
+            .collect();
+        let made = [
+            "https://www.linkedin.com/x?trk=eml-digest_01-a",
+            "https://www.linkedin.com/x?ek=invite_guest",
+            "https://www.linkedin.com/x?lipi=urn:li:page:email_pymk_x;y",
+            "https://www.linkedin.com/x?trk=eml-email_m2m_invite_single_01-hero",
+            "https://www.linkedin.com/x?a=b",
+            "mailto:x@y",
+            "https://evil.example/x?ek=second_guest_reminder_01",
+        ];
+        let mut rng = crate::extract::TestRng::new(29);
+        let mut sets: Vec<Vec<&str>> = vec![fixture.iter().map(String::as_str).collect()];
+        for _ in 0..2000 {
+            let n = rng.next() % 6;
+            sets.push((0..n).map(|_| made[rng.next() % made.len()]).collect());
+        }
+        for urls in &sets {
+            assert_eq!(
+                first_known_template(urls.iter().copied()),
+                first_known_template_reference(urls),
+                "{urls:?}"
+            );
         }
     }
 

@@ -166,6 +166,17 @@ fn not_plain(b: u8) -> bool {
 /// the end and checks the labels; a search for the end and then a split into labels
 /// read the host twice and cost about twice as much.
 fn plain_host_end(rest: &[u8]) -> Option<usize> {
+    // LinkedIn's own host, which most links have, is answered by one comparison: the
+    // walk below cost about a fifth of splitting a link.
+    const WWW: &[u8] = b"www.linkedin.com";
+    if rest.starts_with(WWW) && matches!(rest.get(WWW.len()), None | Some(b'/' | b'?' | b'#')) {
+        return Some(WWW.len());
+    }
+    plain_host_walk(rest)
+}
+
+/// `plain_host_end` by walking the host byte by byte.
+fn plain_host_walk(rest: &[u8]) -> Option<usize> {
     // The first byte of the current label, None at the start of one.
     let mut first = None;
     for (i, &c) in rest.iter().enumerate() {
@@ -343,6 +354,18 @@ mod tests {
             plain_n += usize::from(plain(u).is_some());
         }
         assert!(plain_n > 2000, "only {plain_n} plain");
+    }
+
+    /// The `www.linkedin.com` shortcut answers as the walk does, around that host.
+    #[test]
+    fn host_shortcut_as_the_walk() {
+        let mut rng = crate::extract::TestRng::new(23);
+        for _ in 0..5000 {
+            let mut r = b"www.linkedin.com".to_vec();
+            r.truncate(r.len() - rng.next() % 3);
+            r.extend(rng.bytes(b"/?#.a-Z:x", 6));
+            assert_eq!(plain_host_end(&r), plain_host_walk(&r), "{r:?}");
+        }
     }
 
     /// `all_plain` as it was: every byte, in `chunks`.
