@@ -724,10 +724,7 @@ mod tests {
     /// and over random mixes of template-bearing links.
     #[test]
     fn first_known_template_as_before() {
-        let fixture: Vec<String> = crate::extract::fixture_links()
-            .into_iter()
-            .map(|(_, l)| l.url)
-            .collect();
+        let fixture: Vec<String> = crate::extract::fixture_link_urls();
         let made = [
             "https://www.linkedin.com/x?trk=eml-digest_01-a",
             "https://www.linkedin.com/x?ek=invite_guest",

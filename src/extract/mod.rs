@@ -488,6 +488,12 @@ pub(crate) fn fixture_links() -> Vec<(std::path::PathBuf, message::BodyLink)> {
     out
 }
 
+/// The URL of every link of [`fixture_links`].
+#[cfg(test)]
+pub(crate) fn fixture_link_urls() -> Vec<String> {
+    fixture_links().into_iter().map(|(_, l)| l.url).collect()
+}
+
 /// mailparse's decoding of `body` under `Content-Transfer-Encoding: {encoding}`: the
 /// reference for our own base64 and quoted-printable decoders.
 #[cfg(test)]
