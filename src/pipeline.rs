@@ -149,14 +149,34 @@ struct BatchContext<'a> {
     account: &'a AccountConfig,
     mailbox: &'a str,
     uidvalidity: u32,
-    opts: &'a extract::Options,
     now: i64,
 }
 
-/// Classifies one fetched batch and stores it together with the cursor that covers it.
+/// One fetched message as the classifying stage hands it to the storing one.
+struct Read {
+    uid: u32,
+    size: u32,
+    /// `None`: larger than `max_message_size`, not fetched.
+    classified: Option<Result<crate::model::Classified, extract::ExtractError>>,
+}
+
+/// Classifies every message of one fetched batch: the pure, costly part of a batch's work,
+/// which `classify_pool` runs on several threads.
+fn classify_batch(opts: &extract::Options, batch: Vec<Fetched>) -> Vec<Read> {
+    batch
+        .into_iter()
+        .map(|f| Read {
+            uid: f.uid,
+            size: f.size,
+            classified: f.raw.map(|raw| extract::classify(&raw, opts)),
+        })
+        .collect()
+}
+
+/// Stores one classified batch together with the cursor that covers it.
 fn store_batch(
     ctx: &BatchContext<'_>,
-    batch: Vec<Fetched>,
+    batch: Vec<Read>,
     sum: &mut MailboxSummary,
     actions: &mut Actions,
     last_uid: &mut u32,
@@ -167,7 +187,7 @@ fn store_batch(
     let mut batch_max = *last_uid;
     for f in batch {
         batch_max = batch_max.max(f.uid);
-        let Some(raw) = f.raw else {
+        let Some(classified) = f.classified else {
             let reason = format!(
                 "{} bytes exceeds max_message_size {}",
                 f.size, account.max_message_size
@@ -177,7 +197,7 @@ fn store_batch(
             continue;
         };
         sum.scanned += 1;
-        let classified = match extract::classify(&raw, ctx.opts) {
+        let classified = match classified {
             Ok(c) => c,
             Err(e) => {
                 let reason = crate::error_chain(&e);
@@ -394,6 +414,82 @@ impl<'scope> Fetcher<'scope> {
 /// Fetched batches that may wait for classification; see `poll_mailbox`.
 const QUEUED_BATCHES: usize = 8;
 
+/// At most this many threads classify the batches of one mailbox poll; see
+/// [`classify_pool`].
+const MAX_CLASSIFIERS: usize = 2;
+
+/// Classifies the batches received on `rx`, on `n` threads (one per core, up to
+/// [`MAX_CLASSIFIERS`]), and yields them classified in the order they were received, so that each batch
+/// is still stored with the cursor that covers it and nothing after it.
+///
+/// Why several: in a large scan, the server's search of the next slice and its sending of
+/// the last one take two cores, and one classifying thread gets what is left; once the
+/// searches end, the last slice's mail arrives faster than one core classifies it (at
+/// 100,000 messages, classification was most of the scan's tail). Batch `j` goes to
+/// classifier `j % n` and is read back from it in turn, so every channel stays bounded and
+/// the order needs no reordering buffer.
+///
+/// When `prepare`, the extractor's regexes are compiled first, while the server searches,
+/// not at the first message. An unchanged mailbox (no search) skips this.
+fn classify_pool<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    rx: Receiver<Vec<Fetched>>,
+    opts: &'scope extract::Options,
+    prepare: bool,
+    n: usize,
+) -> Classified {
+    let n = n.max(1);
+    let mut to_classifiers = Vec::with_capacity(n);
+    let mut from_classifiers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<Vec<Fetched>>(1);
+        let (read_tx, read_rx) = mpsc::sync_channel::<Vec<Read>>(1);
+        scope.spawn(move || {
+            for batch in batch_rx {
+                if read_tx.send(classify_batch(opts, batch)).is_err() {
+                    // The storing side stopped on an error.
+                    break;
+                }
+            }
+        });
+        to_classifiers.push(batch_tx);
+        from_classifiers.push(read_rx);
+    }
+    scope.spawn(move || {
+        if prepare {
+            extract::prepare();
+        }
+        for (j, batch) in rx.into_iter().enumerate() {
+            if to_classifiers[j % n].send(batch).is_err() {
+                // Dropping `rx` makes the fetch's next send fail, which ends it.
+                break;
+            }
+        }
+    });
+    Classified {
+        from: from_classifiers,
+        next: 0,
+    }
+}
+
+/// The classified batches of [`classify_pool`], in order.
+struct Classified {
+    from: Vec<Receiver<Vec<Read>>>,
+    next: usize,
+}
+
+impl Iterator for Classified {
+    type Item = Vec<Read>;
+
+    /// `None` once the classifier whose turn it is has nothing more: batches are dealt in
+    /// turn, so none follow.
+    fn next(&mut self) -> Option<Vec<Read>> {
+        let batch = self.from.get(self.next)?.recv().ok()?;
+        self.next = (self.next + 1) % self.from.len();
+        Some(batch)
+    }
+}
+
 fn poll_mailbox(
     src: &mut ImapSource,
     account: &AccountConfig,
@@ -429,7 +525,6 @@ fn poll_mailbox(
         account,
         mailbox,
         uidvalidity: status.uidvalidity,
-        opts,
         now,
     };
     // Classifying and storing batches overlaps with fetching the next ones and with
@@ -437,22 +532,22 @@ fn poll_mailbox(
     // server time and our CPU time, not their sum. The channel holds up to
     // QUEUED_BATCHES batches, enough for the classification backlog built up while a
     // slice is fetched to be worked off while the server searches the next slice, and
-    // still a bound on memory (8 batches of 20 invitations of ~45 KB: ~7 MB). A store
-    // failure stops the worker; the next send fails, which ends the fetch, and the failure
-    // is reported as what it is.
+    // still a bound on memory (8 batches of 20 invitations of ~45 KB: ~7 MB, and up to
+    // three more per classifier in `classify_pool`). A store failure stops the storing
+    // thread; the classifiers' and then the fetch's next send fails, which ends the
+    // fetch, and the failure is reported as what it is.
     let mut store_failure: Option<StoreError> = None;
     let fetched = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Vec<Fetched>>(QUEUED_BATCHES);
         let (sum_w, actions_w, last_w, store_w, ctx_w) =
             (&mut sum, &mut actions, &mut last_uid, &mut *store, &ctx);
         let searching = !plan.is_empty();
+        let classifiers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_CLASSIFIERS);
+        let classified = classify_pool(scope, rx, opts, searching, classifiers);
         let worker = scope.spawn(move || -> Result<(), StoreError> {
-            if searching {
-                // The extractor's regexes compile while the server searches, not at the
-                // first message. An unchanged mailbox (no search) skips this.
-                extract::prepare();
-            }
-            for batch in rx {
+            for batch in classified {
                 store_batch(ctx_w, batch, sum_w, actions_w, last_w, store_w)?;
             }
             Ok(())
@@ -508,4 +603,84 @@ fn poll_mailbox(
         "poll done"
     );
     Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small message; `words` makes some take longer to classify than others.
+    fn fetched(uid: u32, words: usize) -> Fetched {
+        let raw = format!(
+            "From: a@example.org\r\nSubject: {uid}\r\n\r\n{}\r\n",
+            "word ".repeat(words)
+        );
+        Fetched {
+            uid,
+            size: raw.len() as u32,
+            raw: Some(raw.into_bytes()),
+        }
+    }
+
+    /// Batches of uneven work come back whole and in the order they were sent, with one
+    /// classifier or several.
+    #[test]
+    fn classify_pool_keeps_the_order_of_batches() {
+        let opts = extract::Options::default();
+        for n in [1, 2, 3] {
+            let mut uid = 0;
+            let batches: Vec<Vec<Fetched>> = (0..40)
+                .map(|j| {
+                    (0..1 + j % 7)
+                        .map(|k| {
+                            uid += 1;
+                            // Every third batch is much slower to classify.
+                            fetched(uid, if j % 3 == 0 { 20_000 } else { k })
+                        })
+                        .collect()
+                })
+                .collect();
+            let sent: Vec<Vec<u32>> = batches
+                .iter()
+                .map(|b| b.iter().map(|f| f.uid).collect())
+                .collect();
+            let got: Vec<Vec<u32>> = std::thread::scope(|scope| {
+                let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
+                let classified = classify_pool(scope, rx, &opts, false, n);
+                scope.spawn(move || {
+                    for b in batches {
+                        tx.send(b).unwrap();
+                    }
+                });
+                classified
+                    .map(|b| {
+                        assert!(b.iter().all(|r| matches!(r.classified, Some(Ok(_)))));
+                        b.iter().map(|r| r.uid).collect()
+                    })
+                    .collect()
+            });
+            assert_eq!(got, sent, "{n} classifiers");
+        }
+    }
+
+    /// When the storing side stops (a store error), the fetch's sends start failing after
+    /// a bounded number of batches, so the fetch ends instead of filling memory.
+    #[test]
+    fn classify_pool_stops_the_fetch_when_storing_stops() {
+        let opts = extract::Options::default();
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
+            let mut classified = classify_pool(scope, rx, &opts, false, 2);
+            tx.send(vec![fetched(1, 1)]).unwrap();
+            assert_eq!(classified.next().map(|b| b[0].uid), Some(1));
+            drop(classified);
+            let accepted = (2..1000)
+                .take_while(|&uid| tx.send(vec![fetched(uid, 1)]).is_ok())
+                .count();
+            assert!(
+                accepted < 100,
+                "{accepted} batches accepted after the store stopped"
+            );
+        });
+    }
 }
