@@ -5,6 +5,7 @@
 -- run:  HOME=<scratch> imapfilter -t "$MAILTEST_CA" -c bench/imapfilter-linkedin.lua </dev/null
 --       (imapfilter ignores SSL_CERT_FILE: -t is required; it writes ~/.imapfilter)
 -- env:  IMAP_HOST IMAPS_PORT IMAP_USER IMAP_PASSWORD [LI_FROM]
+--       [LI_SELECT=same: select what invite-digest selects, see below]
 options.timeout = 120
 options.info = false
 options.certificates = false   -- never prompt/store certificates (verified against -t CAFILE)
@@ -21,7 +22,15 @@ local acc = IMAP {
   ssl      = 'auto',           -- implicit TLS (IMAPS)
 }
 
-local results = acc.INBOX:contain_from(os.getenv('LI_FROM') or 'invitations@linkedin.com')
+local results
+if os.getenv('LI_SELECT') == 'same' then
+  -- What invite-digest selects (its SEARCH_CRITERIA: look-alike senders too), as an
+  -- imapfilter user writes it: one UID SEARCH per rule, the union taken by imapfilter.
+  results = acc.INBOX:contain_from('linkedin') + acc.INBOX:contain_from('linkedln')
+            + acc.INBOX:contain_subject('linkedin')
+else
+  results = acc.INBOX:contain_from(os.getenv('LI_FROM') or 'invitations@linkedin.com')
+end
 local n, bytes = 0, 0
 for _, m in ipairs(results) do
   local mbox, uid = table.unpack(m)

@@ -19,7 +19,8 @@
 #     - bench/imap_limit.rs: the same SEARCH + FETCH with no parsing (the server-bound limit),
 #       and again with imaplib's narrower search;
 #     - bench/imaplib_peer.py: Python imaplib, SEARCH FROM "linkedin.com" + FETCH + `email`;
-#     - imapfilter with bench/imapfilter-linkedin.lua (from invitations@linkedin.com);
+#     - imapfilter with bench/imapfilter-linkedin.lua (from invitations@linkedin.com), and
+#       again selecting what invite-digest selects (LI_SELECT=same: three searches);
 #     - invite-digest `poll --once` again with nothing new (idle poll), and its IMAP commands
 #       after login, read from Dovecot's rawlog;
 #     at each mailbox size; at the largest, also the incremental poll after 10 new messages
@@ -195,6 +196,8 @@ LIMIT_CMD=("${NOBUNDLE[@]}" "$LIMIT" --host 127.0.0.1 --port "$IMAPS_PORT" --ca 
 LIMIT_NARROW_CMD=("${LIMIT_CMD[@]:0:${#LIMIT_CMD[@]}-1}" 'FROM "linkedin.com"')
 IMAPLIB_CMD=(python3 bench/imaplib_peer.py)
 IMAPFILTER_CMD=(env HOME="$W/imapfilter-home" imapfilter -t "$MAILTEST_CA" -c bench/imapfilter-linkedin.lua)
+# imapfilter selecting what invite-digest selects (look-alike senders too): three searches
+IMAPFILTER_SAME_CMD=(env LI_SELECT=same "${IMAPFILTER_CMD[@]}")
 mkdir -p "$W/imapfilter-home"
 
 bench_size() { # N
@@ -205,6 +208,7 @@ bench_size() { # N
   run_timed warmup:limit_narrow "$n" 0 "${LIMIT_NARROW_CMD[@]}"
   run_timed warmup:imaplib "$n" 0 "${IMAPLIB_CMD[@]}"
   run_timed warmup:imapfilter "$n" 0 "${IMAPFILTER_CMD[@]}" < /dev/null
+  run_timed warmup:imapfilter_same "$n" 0 "${IMAPFILTER_SAME_CMD[@]}" < /dev/null
   for r in $(seq 1 "$RUNS"); do
     # interleaved, so a slow moment of the machine does not hit one client only
     rm -rf "$W/state"
@@ -218,6 +222,8 @@ bench_size() { # N
     expect "fetched=$k " "imaplib at $n"
     run_timed imapfilter "$n" "$r" "${IMAPFILTER_CMD[@]}" < /dev/null
     expect "fetched=$k " "imapfilter at $n"
+    run_timed imapfilter_same "$n" "$r" "${IMAPFILTER_SAME_CMD[@]}" < /dev/null
+    expect "fetched=$k " "imapfilter (same selection) at $n"
   done
   log "idle poll x$RUNS at $n messages"
   run_timed warmup:idle "$n" 0 "${POLL[@]}"
