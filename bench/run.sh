@@ -31,7 +31,8 @@
 #     then both again in CPU time per pass, in alternating rounds;
 #  6. prints one report (tables, ratios, targets) and writes it to target/bench/RESULTS.md.
 #
-# env: RUNS (full 5, quick 3), SIZES (full "1000 10000 100000", quick "2000"),
+# env: RUNS (full 5, quick 3), IDLE_RUNS (3 x RUNS: an idle poll takes ~30 ms, and its
+#      1k-against-100k ratio is judged within 1.2x), SIZES (full "1000 10000 100000", quick "2000"),
 #      DAEMON_POLLS (full 60, quick 3), KEEP_BENCH=1 keeps the work directory.
 # Must run as root (Dovecot). Takes ~10 min in full mode (after the build), ~1 min quick.
 set -euo pipefail
@@ -52,6 +53,7 @@ if [ "$QUICK" = 1 ]; then
 else
   RUNS=${RUNS:-5}; SIZES=${SIZES:-"1000 10000 100000"}; DAEMON_POLLS=${DAEMON_POLLS:-60}
 fi
+IDLE_RUNS=${IDLE_RUNS:-$((RUNS * 3))}
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root (it starts Dovecot)" >&2; exit 1; }
 log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -225,9 +227,9 @@ bench_size() { # N
     run_timed imapfilter_same "$n" "$r" "${IMAPFILTER_SAME_CMD[@]}" < /dev/null
     expect "fetched=$k " "imapfilter (same selection) at $n"
   done
-  log "idle poll x$RUNS at $n messages"
+  log "idle poll x$IDLE_RUNS at $n messages"
   run_timed warmup:idle "$n" 0 "${POLL[@]}"
-  for r in $(seq 1 "$RUNS"); do
+  for r in $(seq 1 "$IDLE_RUNS"); do
     run_timed idle "$n" "$r" "${POLL[@]}"
     expect "scanned 0," "idle poll at $n"
   done
@@ -325,7 +327,7 @@ python3 bench/python_extract.py --seconds "$PY_SECONDS" > "$W/python_extract.txt
 # per pass moves far less. Each side runs N passes and 1 pass; the difference over N - 1
 # leaves out start-up (reading the corpus, compiling regexes, importing modules).
 if [ "$QUICK" = 1 ]; then BENCH_PROFILE=(--profile dev); RUST_PASSES=10; PY_PASSES=2; ROUNDS=2
-else BENCH_PROFILE=(); RUST_PASSES=300; PY_PASSES=40; ROUNDS=5; fi
+else BENCH_PROFILE=(); RUST_PASSES=300; PY_PASSES=40; ROUNDS=9; fi
 EXTRACT_EXE=$(cargo bench --locked "${BENCH_PROFILE[@]}" --bench extract --no-run --message-format=json 2>/dev/null |
               python3 -c 'import json,sys
 for l in sys.stdin:
