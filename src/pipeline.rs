@@ -414,78 +414,114 @@ impl<'scope> Fetcher<'scope> {
 /// Fetched batches that may wait for classification; see `poll_mailbox`.
 const QUEUED_BATCHES: usize = 8;
 
-/// At most this many threads classify the batches of one mailbox poll; see
+/// At most this many threads classify the batches of one large scan; see
 /// [`classify_pool`].
 const MAX_CLASSIFIERS: usize = 2;
 
-/// Classifies the batches received on `rx`, on `n` threads (one per core, up to
-/// [`MAX_CLASSIFIERS`]), and yields them classified in the order they were received, so that each batch
-/// is still stored with the cursor that covers it and nothing after it.
+/// Yields the batches received on `rx` classified, in the order they were received, so
+/// that each batch is still stored with the cursor that covers it and nothing after it.
+/// With `n` > 1 the work is dealt in turn to `n` classifying threads; otherwise (and when
+/// no second thread can be started: a `TasksMax` reached, say) the caller's thread
+/// classifies, as for every small poll.
 ///
 /// Why several: in a large scan, the server's search of the next slice and its sending of
 /// the last one take two cores, and one classifying thread gets what is left; once the
 /// searches end, the last slice's mail arrives faster than one core classifies it (at
 /// 100,000 messages, classification was most of the scan's tail). Batch `j` goes to
-/// classifier `j % n` and is read back from it in turn, so every channel stays bounded and
-/// the order needs no reordering buffer.
-///
-/// When `prepare`, the extractor's regexes are compiled first, while the server searches,
-/// not at the first message. An unchanged mailbox (no search) skips this.
+/// classifier `j % n` and is read back from it in turn, so the order needs no reordering
+/// buffer, and at most `2 n` batches are out with the classifiers.
 fn classify_pool<'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     rx: Receiver<Vec<Fetched>>,
     opts: &'scope extract::Options,
-    prepare: bool,
     n: usize,
-) -> Classified {
-    let n = n.max(1);
-    let mut to_classifiers = Vec::with_capacity(n);
-    let mut from_classifiers = Vec::with_capacity(n);
-    for _ in 0..n {
-        let (batch_tx, batch_rx) = mpsc::sync_channel::<Vec<Fetched>>(1);
-        let (read_tx, read_rx) = mpsc::sync_channel::<Vec<Read>>(1);
-        scope.spawn(move || {
-            for batch in batch_rx {
-                if read_tx.send(classify_batch(opts, batch)).is_err() {
-                    // The storing side stopped on an error.
-                    break;
+) -> Classified<'scope> {
+    let mut pool = Vec::new();
+    for _ in 0..if n > 1 { n } else { 0 } {
+        let (jobs, jobs_rx) = mpsc::channel::<Vec<Fetched>>();
+        let (done_tx, done) = mpsc::channel::<Vec<Read>>();
+        let spawned = std::thread::Builder::new()
+            .name("classify".into())
+            .spawn_scoped(scope, move || {
+                for batch in jobs_rx {
+                    if done_tx.send(classify_batch(opts, batch)).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
-        to_classifiers.push(batch_tx);
-        from_classifiers.push(read_rx);
-    }
-    scope.spawn(move || {
-        if prepare {
-            extract::prepare();
-        }
-        for (j, batch) in rx.into_iter().enumerate() {
-            if to_classifiers[j % n].send(batch).is_err() {
-                // Dropping `rx` makes the fetch's next send fail, which ends it.
+            });
+        match spawned {
+            Ok(_) => pool.push(Classifier { jobs, done }),
+            Err(e) => {
+                debug!("classifying on {} threads, not {n}: {e}", pool.len().max(1));
                 break;
             }
         }
-    });
+    }
+    if pool.len() == 1 {
+        // One classifying thread is no faster than classifying here; dropping it ends it.
+        pool.clear();
+    }
     Classified {
-        from: from_classifiers,
-        next: 0,
+        rx,
+        opts,
+        pool,
+        dealt: 0,
+        taken: 0,
+        ended: false,
     }
 }
 
-/// The classified batches of [`classify_pool`], in order.
-struct Classified {
-    from: Vec<Receiver<Vec<Read>>>,
-    next: usize,
+/// One classifying thread of [`classify_pool`]: batches in, classified batches out.
+struct Classifier {
+    jobs: Sender<Vec<Fetched>>,
+    done: Receiver<Vec<Read>>,
 }
 
-impl Iterator for Classified {
+/// The classified batches of [`classify_pool`], in order.
+struct Classified<'a> {
+    rx: Receiver<Vec<Fetched>>,
+    opts: &'a extract::Options,
+    pool: Vec<Classifier>,
+    /// Batches dealt to the pool, and taken back from it, so far.
+    dealt: usize,
+    taken: usize,
+    /// `rx` has nothing more.
+    ended: bool,
+}
+
+impl Iterator for Classified<'_> {
     type Item = Vec<Read>;
 
-    /// `None` once the classifier whose turn it is has nothing more: batches are dealt in
-    /// turn, so none follow.
     fn next(&mut self) -> Option<Vec<Read>> {
-        let batch = self.from.get(self.next)?.recv().ok()?;
-        self.next = (self.next + 1) % self.from.len();
+        let n = self.pool.len();
+        if n == 0 {
+            return self.rx.recv().ok().map(|b| classify_batch(self.opts, b));
+        }
+        // Keep every classifier busy while batches are waiting, but wait for one only when
+        // none is out: a result may be ready meanwhile.
+        while !self.ended && self.dealt - self.taken < 2 * n {
+            let batch = if self.dealt == self.taken {
+                self.rx.recv().ok()
+            } else {
+                match self.rx.try_recv() {
+                    Ok(b) => Some(b),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => None,
+                }
+            };
+            let Some(batch) = batch else {
+                self.ended = true;
+                break;
+            };
+            // A classifier that is gone panicked; the scope reports that when it ends.
+            self.pool[self.dealt % n].jobs.send(batch).ok()?;
+            self.dealt += 1;
+        }
+        if self.dealt == self.taken {
+            return None;
+        }
+        let batch = self.pool[self.taken % n].done.recv().ok()?;
+        self.taken += 1;
         Some(batch)
     }
 }
@@ -533,8 +569,8 @@ fn poll_mailbox(
     // QUEUED_BATCHES batches, enough for the classification backlog built up while a
     // slice is fetched to be worked off while the server searches the next slice, and
     // still a bound on memory (8 batches of 20 invitations of ~45 KB: ~7 MB, and up to
-    // three more per classifier in `classify_pool`). A store failure stops the storing
-    // thread; the classifiers' and then the fetch's next send fails, which ends the
+    // two more per classifier in `classify_pool`). A store failure stops the storing
+    // thread, which drops the receiver; the fetch's next send fails, which ends the
     // fetch, and the failure is reported as what it is.
     let mut store_failure: Option<StoreError> = None;
     let fetched = std::thread::scope(|scope| {
@@ -542,11 +578,21 @@ fn poll_mailbox(
         let (sum_w, actions_w, last_w, store_w, ctx_w) =
             (&mut sum, &mut actions, &mut last_uid, &mut *store, &ctx);
         let searching = !plan.is_empty();
-        let classifiers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_CLASSIFIERS);
-        let classified = classify_pool(scope, rx, opts, searching, classifiers);
+        // Several classifying threads only for a scan large enough for a second connection.
+        let classifiers = if plan.len() > 1 {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_CLASSIFIERS)
+        } else {
+            1
+        };
+        let classified = classify_pool(scope, rx, opts, classifiers);
         let worker = scope.spawn(move || -> Result<(), StoreError> {
+            if searching {
+                // The extractor's regexes compile while the server searches, not at the
+                // first message. An unchanged mailbox (no search) skips this.
+                extract::prepare();
+            }
             for batch in classified {
                 store_batch(ctx_w, batch, sum_w, actions_w, last_w, store_w)?;
             }
@@ -646,7 +692,7 @@ mod tests {
                 .collect();
             let got: Vec<Vec<u32>> = std::thread::scope(|scope| {
                 let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
-                let classified = classify_pool(scope, rx, &opts, false, n);
+                let classified = classify_pool(scope, rx, &opts, n);
                 scope.spawn(move || {
                     for b in batches {
                         tx.send(b).unwrap();
@@ -670,7 +716,7 @@ mod tests {
         let opts = extract::Options::default();
         std::thread::scope(|scope| {
             let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
-            let mut classified = classify_pool(scope, rx, &opts, false, 2);
+            let mut classified = classify_pool(scope, rx, &opts, 2);
             tx.send(vec![fetched(1, 1)]).unwrap();
             assert_eq!(classified.next().map(|b| b[0].uid), Some(1));
             drop(classified);
