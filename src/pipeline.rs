@@ -273,7 +273,8 @@ fn store_batch(
 /// session can cost the server far more than the rest (Dovecot with Maildir reads the
 /// whole folder listing: ~350 ms at 100,000 messages), and that too is hidden behind the
 /// searches. If the second connection cannot be opened (a server limit on connections,
-/// say), everything is fetched on `src`, as for a plan of one slice.
+/// say) or its thread cannot be started, everything is fetched on `src`, as for a plan of
+/// one slice.
 fn search_and_fetch<'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     src: &mut ImapSource,
@@ -283,7 +284,8 @@ fn search_and_fetch<'scope>(
     tx: SyncSender<Vec<Fetched>>,
 ) -> Result<(), SourceError> {
     let mut helper = (plan.len() > 1)
-        .then(|| Fetcher::spawn(scope, src.account(), mailbox, uidvalidity, tx.clone()));
+        .then(|| Fetcher::spawn(scope, src.account(), mailbox, uidvalidity, tx.clone()))
+        .flatten();
     let name = src.account().name.clone();
     let mut sink = |batch| tx.send(batch).map_err(|_| abandoned(&name));
     let mut outcome = Ok(());
@@ -346,48 +348,57 @@ impl<'scope> Fetcher<'scope> {
         mailbox: &'scope str,
         uidvalidity: u32,
         tx: SyncSender<Vec<Fetched>>,
-    ) -> Self {
+    ) -> Option<Self> {
         let (ready_tx, ready) = mpsc::channel();
         let (uids, uids_rx) = mpsc::channel::<Vec<u32>>();
         let mut account = account.clone();
         // Fetching needs no write access, and EXAMINE leaves \Recent alone.
         account.after_processing = Default::default();
-        let handle = scope.spawn(move || {
-            let mut fetcher = ImapSource::new(account);
-            let opened = fetcher.connect().and_then(|()| {
-                let status = fetcher.examine(mailbox)?;
-                if status.uidvalidity == uidvalidity {
+        let spawned = std::thread::Builder::new()
+            .name("fetch".into())
+            .spawn_scoped(scope, move || {
+                let mut fetcher = ImapSource::new(account);
+                let opened = fetcher.connect().and_then(|()| {
+                    let status = fetcher.examine(mailbox)?;
+                    if status.uidvalidity == uidvalidity {
+                        return Ok(());
+                    }
+                    Err(SourceError::Protocol {
+                        account: fetcher.account().name.clone(),
+                        detail: format!(
+                            "the UIDVALIDITY of {mailbox} changed from {uidvalidity} to {}",
+                            status.uidvalidity
+                        ),
+                    })
+                });
+                let open = opened.is_ok();
+                // The receiver is gone only when the scan has already ended.
+                let _ = ready_tx.send(opened);
+                if !open {
                     return Ok(());
                 }
-                Err(SourceError::Protocol {
-                    account: fetcher.account().name.clone(),
-                    detail: format!(
-                        "the UIDVALIDITY of {mailbox} changed from {uidvalidity} to {}",
-                        status.uidvalidity
-                    ),
-                })
+                // The first slice's search on the other connection leaves time for this.
+                fetcher.warm_up()?;
+                let name = fetcher.account().name.clone();
+                let mut sink = |batch| tx.send(batch).map_err(|_| abandoned(&name));
+                let fetched = uids_rx
+                    .into_iter()
+                    .try_for_each(|uids| fetcher.fetch(&uids, &mut sink));
+                fetcher.logout();
+                fetched
             });
-            let open = opened.is_ok();
-            // The receiver is gone only when the scan has already ended.
-            let _ = ready_tx.send(opened);
-            if !open {
-                return Ok(());
+        match spawned {
+            Ok(handle) => Some(Fetcher {
+                ready: Some(ready),
+                open: false,
+                uids,
+                handle,
+            }),
+            Err(e) => {
+                // A `TasksMax` reached, say: the scan fetches on the first connection.
+                info!("no second connection for this scan, fetching on one: cannot start a thread: {e}");
+                None
             }
-            // The first slice's search on the other connection leaves time for this.
-            fetcher.warm_up()?;
-            let name = fetcher.account().name.clone();
-            let mut sink = |batch| tx.send(batch).map_err(|_| abandoned(&name));
-            let fetched = uids_rx
-                .into_iter()
-                .try_for_each(|uids| fetcher.fetch(&uids, &mut sink));
-            fetcher.logout();
-            fetched
-        });
-        Fetcher {
-            ready: Some(ready),
-            open: false,
-            uids,
-            handle,
         }
     }
 
