@@ -447,8 +447,10 @@ fn classify_pool<'scope>(
     opts: &'scope extract::Options,
     n: usize,
 ) -> Classified<'scope> {
+    // One classifying thread is no faster than classifying on the caller's.
+    let threads = if n > 1 { n } else { 0 };
     let mut pool = Vec::new();
-    for _ in 0..if n > 1 { n } else { 0 } {
+    for _ in 0..threads {
         let (jobs, jobs_rx) = mpsc::channel::<Vec<Fetched>>();
         let (done_tx, done) = mpsc::channel::<Vec<Read>>();
         let spawned = std::thread::Builder::new()
@@ -469,7 +471,7 @@ fn classify_pool<'scope>(
         }
     }
     if pool.len() == 1 {
-        // One classifying thread is no faster than classifying here; dropping it ends it.
+        // The second could not be started (see above); dropping the first ends it.
         pool.clear();
     }
     Classified {
