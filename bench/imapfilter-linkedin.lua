@@ -24,9 +24,10 @@ local acc = IMAP {
 
 local results
 if os.getenv('LI_SELECT') == 'same' then
-  -- What invite-digest selects (its SEARCH_CRITERIA: look-alike senders too), as an
-  -- imapfilter user writes it: one UID SEARCH per rule, the union taken by imapfilter.
-  results = acc.INBOX:contain_from('linkedin') + acc.INBOX:contain_from('linkedln')
+  -- What invite-digest selects (its SEARCH_CRITERIA: look-alike senders too, with the
+  -- same HEADER From criteria), as an imapfilter user writes it: one UID SEARCH per rule,
+  -- the union taken by imapfilter.
+  results = acc.INBOX:contain_field('From', 'linkedin') + acc.INBOX:contain_field('From', 'linkedln')
             + acc.INBOX:contain_subject('linkedin')
 else
   results = acc.INBOX:contain_from(os.getenv('LI_FROM') or 'invitations@linkedin.com')

@@ -124,11 +124,12 @@ def main():
       "SSL_CERT_DIR=/nonexistent` for the same effect; imaplib and imapfilter load the system "
       "bundle as well as the test CA.")
     p("")
-    p("Searches: invite-digest and \"limit: same search\" send `UID SEARCH 1:* OR OR FROM \"linkedin\" "
-      "FROM \"linkedln\" SUBJECT \"linkedin\"` (invite-digest's `SEARCH_CRITERIA`, which also catches "
-      "look-alikes); imaplib and \"limit: imaplib's search\" `UID SEARCH FROM \"linkedin.com\"`; "
-      "imapfilter `UID SEARCH FROM \"invitations@linkedin.com\"` (same selection: `UID SEARCH FROM "
-      "\"linkedin\"`, `UID SEARCH FROM \"linkedln\"`, `UID SEARCH SUBJECT \"linkedin\"`), then one "
+    p("Searches: invite-digest and \"limit: same search\" send `UID SEARCH 1:* OR OR HEADER From "
+      "\"linkedin\" HEADER From \"linkedln\" SUBJECT \"linkedin\"` (invite-digest's `SEARCH_CRITERIA`, "
+      "which also catches look-alikes); imaplib and \"limit: imaplib's search\" `UID SEARCH FROM "
+      "\"linkedin.com\"`; imapfilter `UID SEARCH FROM \"invitations@linkedin.com\"` (same selection: "
+      "`UID SEARCH HEADER From \"linkedin\"`, `UID SEARCH HEADER From \"linkedln\"`, `UID SEARCH "
+      "SUBJECT \"linkedin\"`), then one "
       "`UID FETCH` per message. "
       "The limit is bench/imap_limit.rs: one SEARCH, one FETCH of everything, nothing parsed, only "
       "the server's CA loaded.")

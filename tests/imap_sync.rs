@@ -1024,6 +1024,55 @@ fn idle_wakes_up_on_new_mail() {
     );
 }
 
+/// What the server-side search selects, on a real Dovecot: LinkedIn's own mail and
+/// imitations of it (display name, RFC 2047-encoded display name, typo-squat domain,
+/// subject), but not mail that only mentions LinkedIn in another header or in the body.
+/// Pins `SEARCH_CRITERIA` (`HEADER From`, chosen because it costs Dovecot less than `FROM`)
+/// to the selection `FROM` gave.
+#[test]
+fn the_search_selects_linkedin_mail_and_imitations_only() {
+    let w = World::new();
+    let cases: &[(&str, &str, bool)] = &[
+        ("genuine", "From: Ann Lee via LinkedIn <invitations@linkedin.com>\r\nSubject: Ann wants to connect", true),
+        ("display name", "From: \"LinkedIn\" <x@evil.example>\r\nSubject: hello", true),
+        ("encoded name", "From: =?UTF-8?B?TGlua2VkSW4gU2VjdXJpdHk=?= <x@evil.example>\r\nSubject: hello", true),
+        ("encoded-q name", "From: =?utf-8?q?Linked=49n?= <x@evil.example>\r\nSubject: hello", true),
+        ("look-alike domain", "From: Team <team@linkedin-mail.example>\r\nSubject: hello", true),
+        ("typo-squat", "From: Team <team@LINKEDLN.com>\r\nSubject: hello", true),
+        ("folded From", "From: Someone\r\n <someone@linkedin.com>\r\nSubject: hi", true),
+        ("comment", "From: x@evil.example (LinkedIn)\r\nSubject: hi", true),
+        ("subject", "From: x@evil.example\r\nSubject: Your LinkedIn account", true),
+        ("encoded subject", "From: x@evil.example\r\nSubject: =?UTF-8?B?WW91ciBMaW5rZWRJbiBhY2NvdW50?=", true),
+        ("Cc only", "From: a@b.example\r\nCc: x@linkedin.com\r\nSubject: hi", false),
+        ("Sender only", "From: a@b.example\r\nSender: x@linkedin.com\r\nSubject: hi", false),
+        ("Reply-To only", "From: a@b.example\r\nReply-To: x@linkedin.com\r\nSubject: hi", false),
+        ("body only", "From: a@b.example\r\nSubject: hi", false),
+        ("split word", "From: \"Linked In\" <a@b.example>\r\nSubject: Linked in", false),
+    ];
+    let mut names = std::collections::HashMap::new();
+    let mut expected = Vec::new();
+    for (name, head, selected) in cases {
+        let raw = format!(
+            "{head}\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{}@search.test>\r\n\r\n\
+             linkedin.com/comm/mynetwork body\r\n",
+            name.replace(' ', "-")
+        );
+        let uid = w.rig.append("alice", "INBOX", raw.as_bytes());
+        names.insert(uid, *name);
+        if *selected {
+            expected.push(*name);
+        }
+    }
+    let account = w.alice("");
+    let mut src = ImapSource::new(account);
+    src.connect().unwrap();
+    src.examine("INBOX").unwrap();
+    let found = src.search_new(0).unwrap();
+    let selected: Vec<&str> = found.iter().map(|u| names[u]).collect();
+    assert_eq!(selected, expected);
+    src.logout();
+}
+
 #[test]
 fn mail_expunged_between_search_and_fetch_is_left_out() {
     let w = World::new();
