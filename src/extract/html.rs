@@ -263,12 +263,20 @@ fn name_key(bytes: &[u8], start: usize, end: usize) -> u128 {
         None => return tags::key(bytes.get(start..end).unwrap_or_default()),
     };
     let lower = word | u128::from_le_bytes([0x20; KEY_LEN]);
-    match len {
-        0 => 0,
-        KEY_LEN.. => lower,
-        _ => lower & ((1u128 << (8 * len)) - 1),
-    }
+    lower & NAME_MASK[len.min(KEY_LEN)]
 }
+
+/// The mask of the first `n` bytes of a key, for every `n` up to `KEY_LEN`: one load per
+/// tag, where shifting a 128-bit number by a variable count took a dozen instructions.
+static NAME_MASK: [u128; KEY_LEN + 1] = {
+    let mut t = [0u128; KEY_LEN + 1];
+    let mut n = 1;
+    while n <= KEY_LEN {
+        t[n] = t[n - 1] << 8 | 0xFF;
+        n += 1;
+    }
+    t
+};
 
 /// How many word starts `Words` keeps; a tag with more is read again as a whole.
 const MAX_WORDS: usize = 16;
@@ -1570,6 +1578,23 @@ mod tests {
                     "{html:?}"
                 );
             }
+        }
+    }
+
+    /// `name_key` is `tags::key` of the name, for names of every length up to past a key's
+    /// length, in any case, followed by more bytes or by the end.
+    #[test]
+    fn name_key_as_tags_key() {
+        let mut rng = crate::extract::TestRng::new(0x4A3E_C0DE);
+        for _ in 0..50_000 {
+            let b = rng.bytes(b"aZ:-9tdivSPANx >\"", 40);
+            let start = rng.next() % (b.len() + 1);
+            let end = start + rng.next() % (b.len() - start + 1);
+            assert_eq!(
+                name_key(&b, start, end),
+                tags::key(&b[start..end]),
+                "{b:?} {start} {end}"
+            );
         }
     }
 
