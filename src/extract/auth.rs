@@ -138,7 +138,13 @@ pub(super) fn is_domain_or_sub_ci(host: &str, domain: &str) -> bool {
 /// and everything below could have been forged by the sender. With a list, the topmost
 /// header whose authserv-id is listed counts.
 pub fn judge(headers: &[String], trusted_ids: &[String]) -> AuthVerdict {
-    let parsed: Vec<AuthResults> = headers.iter().map(|h| parse(h)).collect();
+    judge_values(headers, trusted_ids)
+}
+
+/// `judge` of values borrowed or owned: classification hands over the message's own
+/// values rather than copies of them.
+pub fn judge_values(headers: &[impl AsRef<str>], trusted_ids: &[String]) -> AuthVerdict {
+    let parsed: Vec<AuthResults> = headers.iter().map(|h| parse(h.as_ref())).collect();
     let trusted = if trusted_ids.is_empty() {
         parsed.first()
     } else {

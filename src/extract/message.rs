@@ -70,11 +70,14 @@ pub struct BodyLink {
 /// What classification reads from one message.
 #[derive(Debug, Clone, Default)]
 pub struct Message {
-    /// (lower-case name, decoded value) in header order. Only the values of
-    /// `DECODED_HEADERS` are decoded; the others (DKIM signatures, Received chains) are
-    /// kept by name with an empty value, since decoding them all was a few percent of
-    /// extraction time for nothing.
-    pub headers: Vec<(String, String)>,
+    /// (lower-case name, decoded value) of the `DECODED_HEADERS`, in header order. The
+    /// others (DKIM signatures, Received chains) are not kept: decoding them all was a few
+    /// percent of extraction time for nothing, and so was a lower-cased copy of every
+    /// name, when classification asks of them only whether one is an X-LinkedIn-* header
+    /// (`linkedin_headers`).
+    pub headers: Vec<(&'static str, String)>,
+    /// Some header's name starts with `X-LinkedIn-` (any case).
+    pub linkedin_headers: bool,
     pub from: Sender,
     pub subject: Option<String>,
     pub message_id: Option<String>,
@@ -109,16 +112,17 @@ impl Message {
         debug_assert!(DECODED_HEADERS.contains(&name), "{name} is not decoded");
         self.headers
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn header_all(&self, name: &str) -> Vec<String> {
+    /// Every value of the header `name`, in header order, borrowed.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
         debug_assert!(DECODED_HEADERS.contains(&name), "{name} is not decoded");
         self.headers
             .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
             .collect()
     }
 }
@@ -145,16 +149,9 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
         headers: mail
             .headers
             .iter()
-            .map(|h| {
-                let name = h.key().to_ascii_lowercase();
-                let value = if DECODED_HEADERS.contains(&name.as_str()) {
-                    h.value()
-                } else {
-                    String::new()
-                };
-                (name, value)
-            })
+            .filter_map(|h| Some((decoded_name(h.key)?, h.value())))
             .collect(),
+        linkedin_headers: mail.headers.iter().any(|h| is_linkedin_header(h.key)),
         top_content_type: mail.ctype.mimetype.to_ascii_lowercase(),
         ..Message::default()
     };
@@ -201,6 +198,25 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
         msg.links.extend(found);
     }
     Ok(msg)
+}
+
+/// The `DECODED_HEADERS` entry that the raw header name `key` is (ASCII, any case). Compared
+/// as bytes: the name as text is `key` read as Latin-1, whose non-ASCII characters never
+/// equal an ASCII letter, so this is the lower-cased text name compared as text, without
+/// a lower-cased copy of every name.
+fn decoded_name(key: &[u8]) -> Option<&'static str> {
+    DECODED_HEADERS
+        .iter()
+        .copied()
+        .find(|n| key.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+/// Whether the raw header name `key` starts with `x-linkedin-` (ASCII, any case): as
+/// `decoded_name`, the lower-cased Latin-1 name's `starts_with("x-linkedin-")`.
+fn is_linkedin_header(key: &[u8]) -> bool {
+    const PREFIX: &[u8] = b"x-linkedin-";
+    key.get(..PREFIX.len())
+        .is_some_and(|k| k.eq_ignore_ascii_case(PREFIX))
 }
 
 fn parse_sender(h: &mailparse::MailHeader) -> Sender {
@@ -696,6 +712,48 @@ mod tests {
                     "{label} {body:?}"
                 );
             }
+        }
+    }
+
+    /// The header names kept and the X-LinkedIn-* test, compared as raw bytes, are what
+    /// lower-casing each name read as Latin-1 gives, on every fixture header and on names
+    /// with non-ASCII bytes, odd case and near misses.
+    #[test]
+    fn header_names_as_lower_cased_text() {
+        let mut keys: Vec<Vec<u8>> = [
+            &b""[..],
+            b"Sender",
+            b"SENDER",
+            b"sender ",
+            b"Sender\xe9",
+            b"\xe9Sender",
+            b"Return-Path",
+            b"reply-TO",
+            b"Authentication-Results",
+            b"X-LinkedIn-Template",
+            b"x-linkedin-",
+            b"X-LINKEDIN-\xff",
+            b"x-linkedin",
+            b"X-LinkedIn\xadx",
+            b"\xd8-linkedin-x",
+        ]
+        .map(<[u8]>::to_vec)
+        .to_vec();
+        for p in super::super::fixture_emls() {
+            let raw = std::fs::read(&p).unwrap();
+            if let Ok(part) = super::super::mime::parse(&raw) {
+                keys.extend(part.headers.iter().map(|h| h.key.to_vec()));
+            }
+        }
+        for key in &keys {
+            let name = charset::decode_latin1(key).to_ascii_lowercase();
+            let kept = DECODED_HEADERS.iter().copied().find(|n| *n == name);
+            assert_eq!(decoded_name(key), kept, "{key:?}");
+            assert_eq!(
+                is_linkedin_header(key),
+                name.starts_with("x-linkedin-"),
+                "{key:?}"
+            );
         }
     }
 

@@ -57,7 +57,7 @@ fn is_invitation_sender(addr: &str) -> bool {
 }
 
 pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
-    let verdict = auth::judge(
+    let verdict = auth::judge_values(
         &msg.header_all("authentication-results"),
         &opts.trusted_authserv_ids,
     );
@@ -358,11 +358,7 @@ fn claims_linkedin(msg: &Message, template: Option<&str>, body: &BodySample) -> 
             }
         }
     }
-    if msg
-        .headers
-        .iter()
-        .any(|(n, _)| n.starts_with("x-linkedin-"))
-    {
+    if msg.linkedin_headers {
         return Some("X-LinkedIn-* headers".into());
     }
     if let Some(t) = template {
