@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::ascii::contains_ci;
+use super::ascii::{contains_ci, starts_with_ci};
 use super::defaults;
 use super::html::decode_entities;
 use super::linkedin;
@@ -566,33 +566,48 @@ fn note_candidates(region: &Region, name_key: Option<&str>, card: &[String]) -> 
 }
 
 fn pick_accept<'a>(links: &[&'a BodyLink]) -> Option<&'a BodyLink> {
-    let accepts: Vec<&&BodyLink> = links.iter().filter(|l| l.facts.accept).collect();
+    let mut accepts = links.iter().filter(|l| l.facts.accept);
+    let first = accepts.clone().next();
     accepts
+        .find(|l| is_accept_label(&l.label))
+        .or(first)
+        .copied()
+}
+
+/// Whether an accept link's label is the Accept button, in any of its languages:
+/// `label.to_lowercase()` starts with one of the words. Compared ASCII case-insensitively
+/// on the label itself, which is the same answer (`labels_as_lower_cased`): the only
+/// characters that lower-case to ASCII are ASCII, the Kelvin sign (to `k`, in no word) and
+/// the dotted capital I (to `i` and a combining dot, which no word has after an `i`).
+/// Lower-casing a copy of every accept link's label was an allocation each.
+fn is_accept_label(label: &str) -> bool {
+    [
+        "accept", "aceptar", "annehmen", "accepter", "aceitar", "accetta",
+    ]
+    .iter()
+    .any(|w| starts_with_ci(label, w))
+}
+
+/// Whether a label names a profile: `label.to_lowercase()` contains one of the words,
+/// compared as `is_accept_label` compares (the same answer for the same reasons: no `k`,
+/// and no word has an `i` at its end or before a combining dot).
+fn is_profile_label(label: &str) -> bool {
+    ["profile", "profil", "perfil"]
         .iter()
-        .find(|l| {
-            let lab = l.label.to_lowercase();
-            lab.starts_with("accept")
-                || lab.starts_with("aceptar")
-                || lab.starts_with("annehmen")
-                || lab.starts_with("accepter")
-                || lab.starts_with("aceitar")
-                || lab.starts_with("accetta")
-        })
-        .or(accepts.first())
-        .map(|l| **l)
+        .any(|w| contains_ci(label, w))
 }
 
 /// The inviter's profile link (`name_key` is the `key` of the inviter's name).
 fn pick_profile<'a>(links: &[&'a BodyLink], name_key: Option<&str>) -> Option<&'a BodyLink> {
-    let by_label = links.iter().find(|l| {
-        let lab = l.label.to_lowercase();
-        l.facts.host == linkedin::LinkHost::LinkedIn
-            && (lab.contains("profile") || lab.contains("profil") || lab.contains("perfil"))
-    });
+    let by_label = links
+        .iter()
+        .find(|l| l.facts.host == linkedin::LinkHost::LinkedIn && is_profile_label(&l.label));
+    // The label's key borrowed from it when it can be, as `Region::key_view` does.
     let by_name = name_key.and_then(|nk| {
-        links
-            .iter()
-            .find(|l| l.facts.profile && key(&l.label) == nk)
+        links.iter().find(|l| {
+            l.facts.profile
+                && KeyView::of(&l.label).map_or_else(|| key(&l.label) == nk, |v| v.is(nk))
+        })
     });
     by_name
         .or(by_label)
@@ -746,6 +761,42 @@ mod tests {
                 first_known_template_reference(urls),
                 "{urls:?}"
             );
+        }
+    }
+
+    /// The label tests agree with lower-casing the label, on every fixture link's label
+    /// and on random labels of the words' letters in both cases, the Kelvin sign, the
+    /// dotted capital I, a capital sigma and other letters that change length.
+    #[test]
+    fn labels_as_lower_cased() {
+        let mut labels: Vec<String> = crate::extract::fixture_links()
+            .into_iter()
+            .map(|(_, l)| l.label)
+            .collect();
+        let mut rng = crate::extract::TestRng::new(41);
+        let pieces = [
+            "a", "A", "c", "C", "e", "E", "p", "P", "t", "T", "r", "R", "n", "N", "h", "H", "m",
+            "M", "i", "I", "l", "L", "f", "F", "o", "O", "k", "K", " ", "\u{212A}", "\u{130}",
+            "\u{3A3}", "\u{1E9E}", "é", "É", "accept", "ACEITAR", "Profil", "PERFİL",
+        ];
+        for _ in 0..20_000 {
+            let n = rng.next() % 10;
+            labels.push((0..n).map(|_| pieces[rng.next() % pieces.len()]).collect());
+        }
+        for l in &labels {
+            let lab = l.to_lowercase();
+            let accept = [
+                "accept", "aceptar", "annehmen", "accepter", "aceitar", "accetta",
+            ]
+            .iter()
+            .any(|w| lab.starts_with(w));
+            let profile =
+                lab.contains("profile") || lab.contains("profil") || lab.contains("perfil");
+            assert_eq!(is_accept_label(l), accept, "{l:?}");
+            assert_eq!(is_profile_label(l), profile, "{l:?}");
+            if let Some(v) = KeyView::of(l) {
+                assert!(v.is(&key(l)), "{l:?}");
+            }
         }
     }
 
