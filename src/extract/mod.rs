@@ -61,22 +61,25 @@ pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
         &msg.header_all("authentication-results"),
         &opts.trusted_authserv_ids,
     );
-    let mut signals = vec![format!(
+    // Room for the usual two to four signals at once, rather than growing from one.
+    let mut signals = Vec::with_capacity(4);
+    signals.push(format!(
         "authenticity {}: {}",
         verdict.authenticity.as_str(),
         verdict.detail
-    )];
+    ));
     let sender_domain = msg.from.domain();
     let sender_is_linkedin = sender_domain
         .as_deref()
         .is_some_and(auth::is_linkedin_domain);
 
-    let foreign: Vec<String> = {
-        let mut v: Vec<String> = msg
+    // Borrowed from the links: only the signals' text needs them joined.
+    let foreign: Vec<&str> = {
+        let mut v: Vec<&str> = msg
             .links
             .iter()
             .filter_map(|l| match &l.facts.host {
-                LinkHost::Foreign(h) => Some(h.clone()),
+                LinkHost::Foreign(h) => Some(h.as_str()),
                 _ => None,
             })
             .collect();
@@ -86,7 +89,7 @@ pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
     };
     let template = fields::template_of(msg);
     let body = BodySample::new(msg);
-    let claims = claims_linkedin(msg, template.as_deref(), &body);
+    let claims = claims_linkedin(msg, sender_domain.as_deref(), template.as_deref(), &body);
 
     let kind = if sender_is_linkedin {
         genuine_kind(
@@ -144,7 +147,7 @@ pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
 fn genuine_kind(
     msg: &Message,
     verdict: &auth::AuthVerdict,
-    foreign: &[String],
+    foreign: &[&str],
     template: Option<&str>,
     body: &BodySample,
     signals: &mut Vec<String>,
@@ -335,15 +338,21 @@ fn contains_any(hay: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| hay.contains(n))
 }
 
-/// Whether a message presents itself as LinkedIn, and the first reason why.
-fn claims_linkedin(msg: &Message, template: Option<&str>, body: &BodySample) -> Option<String> {
+/// Whether a message presents itself as LinkedIn, and the first reason why
+/// (`sender_domain`: `msg.from.domain()`, worked out once by the caller).
+fn claims_linkedin(
+    msg: &Message,
+    sender_domain: Option<&str>,
+    template: Option<&str>,
+    body: &BodySample,
+) -> Option<String> {
     if let Some(n) = &msg.from.display_name {
         if n.to_lowercase().contains("linkedin") {
             return Some(format!("display name \"{n}\""));
         }
     }
-    if let Some(d) = msg.from.domain() {
-        if is_lookalike(&d) {
+    if let Some(d) = sender_domain {
+        if is_lookalike(d) {
             return Some(format!("lookalike sender domain {d}"));
         }
     }
@@ -378,27 +387,32 @@ pub fn is_lookalike(domain: &str) -> bool {
     if auth::is_linkedin_domain(&d) {
         return false;
     }
+    // One buffer for every label's squashed form: a String per label, and a Vec per row
+    // of the edit distance table, were most of this function's cost.
+    let mut squashed = Vec::new();
     d.split('.').any(|label| {
-        let squashed: String = label
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
-        squashed.contains("linkedin")
-            || squashed.contains("linkdin")
-            || edit_distance(&squashed, "linkedin") <= 2
+        squashed.clear();
+        squashed.extend(label.bytes().filter(u8::is_ascii_alphanumeric));
+        let has = |w: &[u8]| squashed.windows(w.len()).any(|x| x == w);
+        has(b"linkedin") || has(b"linkdin") || edit_distance(&squashed, b"linkedin") <= 2
     })
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
+/// Levenshtein distance between `a` and `b` (at most `EDIT_MAX_B` bytes long), or
+/// `usize::MAX` when their lengths differ by more than 3. Over bytes: it is only asked of
+/// ASCII, where bytes are characters, and its two rows fit on the stack.
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    assert!(b.len() < EDIT_MAX_B, "edit_distance is for short words");
     if a.len().abs_diff(b.len()) > 3 {
         return usize::MAX;
     }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
+    let mut prev = [0; EDIT_MAX_B];
+    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *p = j;
+    }
+    for (i, &ca) in a.iter().enumerate() {
+        let mut cur = [i + 1; EDIT_MAX_B];
+        for (j, &cb) in b.iter().enumerate() {
             let cost = usize::from(ca != cb);
             cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
@@ -406,6 +420,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+/// One more than the longest `b` that `edit_distance` takes.
+const EDIT_MAX_B: usize = 16;
 
 /// A colleague forwarding or replying to LinkedIn mail: the subject prefix or the
 /// forwarded-message separator of common clients.
@@ -578,6 +595,62 @@ mod tests {
         }
     }
     use super::*;
+
+    /// `is_lookalike` as it was: a String per label and `edit_distance` over characters,
+    /// with a Vec per row.
+    fn is_lookalike_reference(domain: &str) -> bool {
+        fn edit_distance(a: &str, b: &str) -> usize {
+            let a: Vec<char> = a.chars().collect();
+            let b: Vec<char> = b.chars().collect();
+            if a.len().abs_diff(b.len()) > 3 {
+                return usize::MAX;
+            }
+            let mut prev: Vec<usize> = (0..=b.len()).collect();
+            for (i, ca) in a.iter().enumerate() {
+                let mut cur = vec![i + 1; b.len() + 1];
+                for (j, cb) in b.iter().enumerate() {
+                    let cost = usize::from(ca != cb);
+                    cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+                }
+                prev = cur;
+            }
+            prev[b.len()]
+        }
+        let d = domain.trim_end_matches('.').to_ascii_lowercase();
+        if auth::is_linkedin_domain(&d) {
+            return false;
+        }
+        d.split('.').any(|label| {
+            let squashed: String = label
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect();
+            squashed.contains("linkedin")
+                || squashed.contains("linkdin")
+                || edit_distance(&squashed, "linkedin") <= 2
+        })
+    }
+
+    /// Lookalike answers as before, on random domains near "linkedin" and far from it.
+    #[test]
+    fn lookalikes_as_before() {
+        let mut rng = TestRng::new(43);
+        let alphabet = b"linkedLINKEDolx-.._1\xc3\xa9";
+        for _ in 0..20_000 {
+            let bytes = rng.bytes(alphabet, 24);
+            let d = String::from_utf8_lossy(&bytes);
+            assert_eq!(is_lookalike(&d), is_lookalike_reference(&d), "{d:?}");
+        }
+        for d in [
+            "linkedin.com",
+            "linkedin.com.",
+            "lnkedin.co",
+            "a.linkedinx.b",
+            "linkdin",
+        ] {
+            assert_eq!(is_lookalike(d), is_lookalike_reference(d), "{d:?}");
+        }
+    }
 
     #[test]
     fn lookalikes() {
