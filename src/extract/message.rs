@@ -155,9 +155,9 @@ pub fn read(raw: &[u8]) -> Result<Message, MessageError> {
         top_content_type: mail.ctype.mimetype.to_ascii_lowercase(),
         ..Message::default()
     };
-    msg.subject = mail.value("Subject").map(|s| html::collapse_ws(&s));
+    msg.subject = mail.text("Subject").map(|s| html::collapse_ws(&s));
     msg.message_id = mail
-        .value("Message-ID")
+        .text("Message-ID")
         .map(|s| {
             s.trim()
                 .trim_start_matches('<')
@@ -276,14 +276,16 @@ fn walk(
     if depth > MAX_DEPTH || *count > MAX_PARTS {
         return;
     }
-    let ctype = part.ctype.mimetype.to_ascii_lowercase();
-    if let Some(cid) = part.value("Content-ID") {
-        let cid = cid.trim().trim_matches(['<', '>']).to_ascii_lowercase();
-        if cid == "text-body" || cid == "html-body" {
+    // Lower-case already: mailparse's `parse_content_type` lower-cases the type, and the
+    // types a part without Content-Type gets are written so. Borrowed, not copied.
+    let ctype = part.ctype.mimetype.as_str();
+    if let Some(cid) = part.text("Content-ID") {
+        let cid = cid.trim().trim_matches(['<', '>']);
+        if cid.eq_ignore_ascii_case("text-body") || cid.eq_ignore_ascii_case("html-body") {
             msg.linkedin_content_ids = true;
         }
     }
-    let is_attachment = part.value("Content-Disposition").is_some_and(|d| {
+    let is_attachment = part.text("Content-Disposition").is_some_and(|d| {
         mailparse::parse_content_disposition(&d).disposition
             == mailparse::DispositionType::Attachment
     });
@@ -753,6 +755,64 @@ mod tests {
                 is_linkedin_header(key),
                 name.starts_with("x-linkedin-"),
                 "{key:?}"
+            );
+        }
+    }
+
+    /// `walk` reads a part's MIME type as it is, because it is lower-case already: on
+    /// every fixture part, and from Content-Type values in odd case.
+    #[test]
+    fn mime_types_are_lower_case() {
+        super::super::each_fixture_part(&mut |part| {
+            let t = &part.ctype.mimetype;
+            assert_eq!(*t, t.to_ascii_lowercase());
+        });
+        for v in [
+            "TEXT/HTML",
+            "Text/Plain; charset=UTF-8",
+            "MULTIPART/Mixed",
+            "\u{212A}/X",
+        ] {
+            let t = mailparse::parse_content_type(v).mimetype;
+            assert_eq!(t, t.to_ascii_lowercase(), "{v:?}");
+        }
+    }
+
+    /// Lower-casing the Content-Transfer-Encoding in place picks the same body as
+    /// `to_lowercase` did, for the names in any case and values that only look like them.
+    #[test]
+    fn transfer_encodings_in_any_case() {
+        for te in [
+            "BASE64",
+            "Quoted-Printable",
+            "quoted-pr\u{130}ntable",
+            "quoted-printable\u{307}",
+            "7BIT",
+            "8Bit",
+            "b\u{130}nary",
+            "BINARY",
+            "x-uuencode",
+            "base\u{212A}64",
+        ] {
+            let raw = format!(
+                "Content-Type: text/plain\r\nContent-Transfer-Encoding: {te}\r\n\r\nQUJD\r\n"
+            );
+            let part = super::super::mime::parse(raw.as_bytes()).unwrap();
+            let theirs = mailparse::parse_mail(raw.as_bytes()).unwrap();
+            assert_eq!(part.body().ok(), theirs.get_body().ok(), "{te:?}");
+            fn kind(b: &Body) -> &'static str {
+                match b {
+                    Body::Base64(_) => "base64",
+                    Body::QuotedPrintable(_) => "quoted-printable",
+                    Body::SevenBit(_) => "7bit",
+                    Body::EightBit(_) => "8bit",
+                    Body::Binary(_) => "binary",
+                }
+            }
+            assert_eq!(
+                kind(&part.body_encoded()),
+                kind(&theirs.get_body_encoded()),
+                "{te:?}"
             );
         }
     }

@@ -48,13 +48,26 @@ impl<'a> Header<'a> {
     /// which is done here; mailparse parses the header again and runs its RFC 2047
     /// tokenizer over every value, which was about 3% of extraction time.
     pub fn value(&self) -> String {
+        self.text().into_owned()
+    }
+
+    /// `value`, borrowed from the message when it is the raw value itself: valid UTF-8 on
+    /// one line, without an encoded word or leading whitespace, as nearly every value is.
+    /// For the values that are only read, not kept, which saves a copy of each.
+    pub fn text(&self) -> Cow<'a, str> {
         if memmem::find(self.raw_value, b"=?").is_some() {
-            return self
-                .mail_header()
-                .map(|h| h.get_value())
-                .unwrap_or_default();
+            return Cow::Owned(
+                self.mail_header()
+                    .map(|h| h.get_value())
+                    .unwrap_or_default(),
+            );
         }
-        unfolded(&utf8_or_latin1(self.raw_value))
+        let value = utf8_or_latin1(self.raw_value);
+        // One line (`str::lines` gives it back whole) whose `trim_start` keeps it whole.
+        if !value.contains('\n') && !value.starts_with(char::is_whitespace) {
+            return value;
+        }
+        Cow::Owned(unfolded(&value))
     }
 }
 
@@ -113,11 +126,20 @@ impl<'a> Part<'a> {
         self.header(name).map(Header::value)
     }
 
+    /// `value`, borrowed when it can be (see `Header::text`).
+    pub fn text(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.header(name).map(Header::text)
+    }
+
     /// The body with its Content-Transfer-Encoding, as `ParsedMail::get_body_encoded`.
     pub fn body_encoded(&'a self) -> Body<'a> {
-        let transfer_encoding = self
-            .value("Content-Transfer-Encoding")
-            .map(|s| s.to_lowercase());
+        // Lower-cased in place: `Body::new` tells only the five ASCII encoding names apart
+        // (none with a `k`, and none with an `i` before a combining dot), and a value
+        // whose `to_lowercase` is one of them is ASCII, where the two lower-casings agree.
+        let transfer_encoding = self.value("Content-Transfer-Encoding").map(|mut s| {
+            s.make_ascii_lowercase();
+            s
+        });
         Body::new(self.body_bytes, &self.ctype, &transfer_encoding)
     }
 
@@ -223,7 +245,7 @@ pub fn parse(raw: &[u8]) -> Result<Part<'_>, MailParseError> {
 fn parse_recursive(raw: &[u8], in_digest: bool) -> Result<Part<'_>, MailParseError> {
     let (headers, ix_body) = parse_headers(raw)?;
     let ctype = first(&headers, "Content-Type")
-        .map(|h| mailparse::parse_content_type(&h.value()))
+        .map(|h| mailparse::parse_content_type(&h.text()))
         .unwrap_or_else(|| {
             let mut d = ParsedContentType::default();
             if in_digest {
@@ -404,6 +426,7 @@ mod tests {
             assert_eq!(again.get_value_raw(), b.get_value_raw());
             assert_eq!(a.raw_value, b.get_value_raw());
             assert_eq!(a.value(), b.get_value());
+            assert_eq!(a.text(), b.get_value());
         }
         assert_eq!(ours.ctype.mimetype, theirs.ctype.mimetype);
         assert_eq!(ours.ctype.charset, theirs.ctype.charset);
