@@ -132,22 +132,24 @@ fn allowed(b: u8) -> bool {
 /// What the `=` at `at` means, written to `out`: returns where reading goes on, or `None`
 /// when what it reads holds a byte the reference drops (which it must see first).
 fn equals(s: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+    // The two bytes after the `=` are read once for both common cases. Where there are
+    // fewer than two, the rule below gives the same as these would.
     if let Some(&[h, l]) = s.get(at + 1..at + 3) {
-        let (h, l) = (HEX[usize::from(h)], HEX[usize::from(l)]);
-        if h | l < 16 {
+        let (hv, lv) = (HEX[usize::from(h)], HEX[usize::from(l)]);
+        if hv | lv < 16 {
             // The common case, `=XX`: hex digits are never trailing whitespace, so the
             // line trimming cannot apply.
-            out.push(h << 4 | l);
+            out.push(hv << 4 | lv);
             return Some(at + 3);
         }
-    }
-    // The next most common case, a soft line break right before the line feed (every
-    // line of a long HTML part ends in one): the rule below would search for the line
-    // end it is already at.
-    match s.get(at + 1..) {
-        Some([b'\n', ..]) => return Some(at + 2),
-        Some([b'\r', b'\n', ..]) => return Some(at + 3),
-        _ => {}
+        // The next most common case, a soft line break right before the line feed (every
+        // line of a long HTML part ends in one): the rule below would search for the line
+        // end it is already at.
+        match (h, l) {
+            (b'\n', _) => return Some(at + 2),
+            (b'\r', b'\n') => return Some(at + 3),
+            _ => {}
+        }
     }
     // Otherwise what the `=` means depends on the rest of its line, trimmed.
     let line_end = memchr(b'\n', &s[at..]).map_or(s.len(), |q| at + q);
@@ -260,6 +262,14 @@ mod tests {
             b"=3D\n \n\t\r\n",
             b"ab=\r\n\r\n",
             b"x\r\n=4",
+            // A line break one or two bytes after the `=`, at the end and not.
+            b"=\r",
+            b"a=\r",
+            b"=\rx\n",
+            b"=\r\r\n",
+            b"=\nx",
+            b"=\n\n",
+            b"a=\r\n",
         ];
         for c in cases {
             assert_eq!(decode(c), reference(c), "{:?}", String::from_utf8_lossy(c));
