@@ -277,7 +277,7 @@ fn walk(
         return;
     }
     // Lower-case already: mailparse's `parse_content_type` lower-cases the type, and the
-    // types a part without Content-Type gets are written so. Borrowed, not copied.
+    // default it gives a part without Content-Type is lower-case too. Borrowed, not copied.
     let ctype = part.ctype.mimetype.as_str();
     if let Some(cid) = part.text("Content-ID") {
         let cid = cid.trim().trim_matches(['<', '>']);
