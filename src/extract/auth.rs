@@ -147,14 +147,9 @@ pub(super) fn is_domain_or_sub_ci(host: &str, domain: &str) -> bool {
 /// `headers` are the raw values in header order (topmost first). With an empty
 /// `trusted_ids` only the topmost header counts: it was added by the owner's own provider,
 /// and everything below could have been forged by the sender. With a list, the topmost
-/// header whose authserv-id is listed counts.
-pub fn judge(headers: &[String], trusted_ids: &[String]) -> AuthVerdict {
-    judge_values(headers, trusted_ids)
-}
-
-/// `judge` of values borrowed or owned: classification hands over the message's own
-/// values rather than copies of them.
-pub fn judge_values(headers: &[impl AsRef<str>], trusted_ids: &[String]) -> AuthVerdict {
+/// header whose authserv-id is listed counts. Values borrowed or owned: classification
+/// hands over the message's own values rather than copies of them.
+pub fn judge(headers: &[impl AsRef<str>], trusted_ids: &[String]) -> AuthVerdict {
     // Parsed only as far as the one that counts: the topmost, when no ids are listed.
     let mut parsed = headers.iter().map(|h| parse(h.as_ref()));
     let trusted = if trusted_ids.is_empty() {
@@ -352,7 +347,7 @@ mod tests {
         assert_eq!(a.authserv_id, None);
         assert_eq!(a.results.len(), 3);
         let v = judge(
-            &["spf=pass smtp.mailfrom=x.ae; dkim=pass header.d=x.ae".into()],
+            &["spf=pass smtp.mailfrom=x.ae; dkim=pass header.d=x.ae"],
             &[],
         );
         assert_eq!(v.authenticity, Authenticity::Fail);
@@ -370,7 +365,7 @@ mod tests {
             judge(&[real, forged], &["mx.example.net".into()]).authenticity,
             Authenticity::Pass
         );
-        assert_eq!(judge(&[], &[]).authenticity, Authenticity::None);
+        assert_eq!(judge(&[] as &[&str], &[]).authenticity, Authenticity::None);
     }
 
     #[test]

@@ -57,7 +57,7 @@ fn is_invitation_sender(addr: &str) -> bool {
 }
 
 pub fn classify_message(msg: &Message, opts: &Options) -> Classified {
-    let verdict = auth::judge_values(
+    let verdict = auth::judge(
         &msg.header_all("authentication-results"),
         &opts.trusted_authserv_ids,
     );
